@@ -1,0 +1,50 @@
+# Guardline — two commands: `make demo` (run the platform) and `make test` (run the whole suite).
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export PATH := $(HOME)/.local/bin:$(PATH)
+PY := uv run --frozen
+DEMO_COUNTY ?= 520526
+DEMO_HOUSEHOLDS ?= 20000
+DEMO_DIR ?= var/demo
+
+.PHONY: install install-python install-assets install-system demo test lint typecheck pytest
+
+install: install-python install-assets
+
+install-python:
+	@command -v uv >/dev/null || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	uv sync --frozen --python python3.11
+
+install-assets:
+	@[ -f node_modules/.package-lock.json ] && cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null \
+	  || npm ci --no-audit --no-fund --loglevel=error
+
+# Debian packages the browser tests need: chromium and CJK fonts (for screenshots and PDF reports).
+install-system:
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; fi; \
+	fi
+
+demo: install
+	$(PY) guardline migrate --no-input
+	$(PY) guardline import_divisions --county $(DEMO_COUNTY)
+	$(PY) guardline simulate --county $(DEMO_COUNTY) --households $(DEMO_HOUSEHOLDS) --seed 1 --out $(DEMO_DIR)
+	$(PY) guardline import_registry $(DEMO_DIR)/registry.csv
+	$(PY) guardline import_income $(DEMO_DIR)/income_2024.csv
+	$(PY) guardline seed_demo --county $(DEMO_COUNTY)
+	$(PY) guardline collectstatic --no-input -v 0
+	@echo "Starting the background worker and the server on http://127.0.0.1:8000 (Ctrl-C stops both)"
+	@trap 'kill 0' EXIT; $(PY) guardline db_worker >var/worker.log 2>&1 & $(PY) guardline runserver 127.0.0.1:8000
+
+lint:
+	$(PY) ruff check .
+	$(PY) ruff format --check .
+
+typecheck:
+	$(PY) mypy engine simulate guardline/*/services.py guardline/*/selectors.py
+
+pytest:
+	$(PY) pytest -n 2 -p no:cacheprovider; rc=$$?; if [ $$rc = 5 ]; then echo "no tests collected: failing on purpose"; exit 1; fi; exit $$rc
+
+test: install install-system lint typecheck pytest

@@ -1,0 +1,18 @@
+"""Test settings: fast hashing, tasks run immediately, a throw-away var/ folder per run."""
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("GUARDLINE_VAR_DIR", tempfile.mkdtemp(prefix="guardline-test-"))
+
+from .base import *  # noqa: E402,F403
+from .base import VAR_DIR  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+MEDIA_ROOT = Path(VAR_DIR) / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from guardline.api.api import api
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="registry:household_list", permanent=False)),
+    path("accounts/", include("guardline.accounts.urls")),
+    path("households/", include("guardline.registry.urls")),
+    path("regions/", include("guardline.regions.urls")),
+    path("imports/", include("guardline.ingest.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]

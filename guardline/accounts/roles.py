@@ -1,0 +1,42 @@
+"""What each role may do. One table, read by views, services and the API; regions are checked separately."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from .models import Role
+
+
+class Perm(StrEnum):
+    VIEW_REGISTRY = "view_registry"
+    EDIT_REGISTRY = "edit_registry"
+    IMPORT_REGISTRY = "import_registry"
+    VIEW_PERSONAL_DATA = "view_personal_data"  # unmasked ID numbers and phones (access is logged)
+    MANAGE_LINES = "manage_lines"
+    MANAGE_GRIDS = "manage_grids"
+    MANAGE_USERS = "manage_users"
+    UPLOAD_FEEDS = "upload_feeds"
+    VIEW_AUDIT = "view_audit"
+
+
+_ALL_READ = {Perm.VIEW_REGISTRY}
+
+ROLE_PERMS: dict[str, frozenset[Perm]] = {
+    Role.PROVINCE_OFFICER: frozenset({*_ALL_READ, Perm.MANAGE_LINES, Perm.VIEW_AUDIT}),
+    Role.COUNTY_ADMIN: frozenset(
+        {*_ALL_READ, Perm.EDIT_REGISTRY, Perm.IMPORT_REGISTRY, Perm.VIEW_PERSONAL_DATA, Perm.MANAGE_LINES,
+         Perm.MANAGE_GRIDS, Perm.MANAGE_USERS, Perm.VIEW_AUDIT}
+    ),
+    Role.COUNTY_STAFF: frozenset({*_ALL_READ, Perm.EDIT_REGISTRY, Perm.IMPORT_REGISTRY, Perm.VIEW_PERSONAL_DATA}),
+    Role.TOWNSHIP_REVIEWER: frozenset({*_ALL_READ, Perm.EDIT_REGISTRY, Perm.VIEW_PERSONAL_DATA}),
+    Role.VILLAGE_CADRE: frozenset({*_ALL_READ, Perm.EDIT_REGISTRY, Perm.VIEW_PERSONAL_DATA, Perm.MANAGE_GRIDS}),
+    Role.GRID_WORKER: frozenset({*_ALL_READ}),
+    Role.DEPARTMENT_OFFICER: frozenset({Perm.UPLOAD_FEEDS}),
+    Role.AUDITOR: frozenset({*_ALL_READ, Perm.VIEW_AUDIT}),
+}
+
+
+def has_perm(user, perm: Perm) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return perm in ROLE_PERMS.get(user.role, frozenset())

@@ -1,0 +1,57 @@
+"""Writes to accounts: creating users with a role and region scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from guardline.core.changelog import change_entry, log_changes
+from guardline.regions.models import Region
+
+from .models import RegionScope, Role, User
+from .roles import Perm, has_perm
+from .scope import in_scope
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: User | None,
+    username: str,
+    password: str,
+    role: str,
+    regions: Iterable[str],
+    full_name: str = "",
+    department: str = "",
+) -> User:
+    """Create a user with a role and one or more region scopes. An administrator may only grant regions inside
+    their own scope (actor=None is the command line, trusted)."""
+    if role not in Role.values:
+        raise ValidationError(f"未知角色: {role}")
+    codes = list(dict.fromkeys(regions))
+    if not codes:
+        raise ValidationError("至少需要一个管辖地区")
+    found = set(Region.objects.filter(code__in=codes).values_list("code", flat=True))
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise ValidationError(f"地区代码不存在: {', '.join(missing)}")
+    if actor is not None:
+        if not has_perm(actor, Perm.MANAGE_USERS):
+            raise PermissionDenied("您的角色不能管理用户")
+        outside = [c for c in codes if not in_scope(actor, c)]
+        if outside:
+            raise PermissionDenied(f"不能授权您管辖范围以外的地区: {', '.join(outside)}")
+    if User.objects.filter(username=username).exists():
+        raise ValidationError(f"用户名已存在: {username}")
+    user = User(username=username, role=role, full_name=full_name, department=department)
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    RegionScope.objects.bulk_create([RegionScope(user=user, region_id=c) for c in codes])
+    log_changes([change_entry(entity="user", entity_id=user.pk, household_id=None, action="create", before=None,
+                              after={"username": username, "role": role, "regions": codes},
+                              actor_id=actor.pk if actor else None)])
+    return user

@@ -1,0 +1,64 @@
+"""Writing change-log entries: services call these inside their transaction, so a change and its log commit
+together or not at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.utils import timezone
+
+from .context import current
+from .models import ChangeLog
+
+
+def jsonable(value: Any) -> Any:
+    """Dates and decimals as strings so before/after can be stored and compared as JSON."""
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def snapshot(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: jsonable(v) for k, v in values.items()}
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the fields that changed, as (before, after) dicts."""
+    keys = [k for k in after if jsonable(before.get(k)) != jsonable(after.get(k))]
+    return {k: jsonable(before.get(k)) for k in keys}, {k: jsonable(after.get(k)) for k in keys}
+
+
+def change_entry(
+    *,
+    entity: str,
+    entity_id: int,
+    household_id: int | None,
+    action: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    actor_id: int | None,
+    at: dt.datetime | None = None,
+) -> ChangeLog:
+    ctx = current()
+    return ChangeLog(
+        at=at or timezone.now(),
+        actor_id=actor_id,
+        request_id=ctx.request_id,
+        job_id=ctx.job_id,
+        entity=entity,
+        entity_id=entity_id,
+        household_id=household_id,
+        action=action,
+        before=snapshot(before) if before is not None else None,
+        after=snapshot(after) if after is not None else None,
+        reason=ctx.reason,
+    )
+
+
+def log_changes(entries: Iterable[ChangeLog]) -> None:
+    ChangeLog.objects.bulk_create(list(entries), batch_size=2000)

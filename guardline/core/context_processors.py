@@ -1,0 +1,19 @@
+"""Template context shared by every page: the navigation the user's role allows."""
+
+from __future__ import annotations
+
+from guardline.accounts.roles import Perm, has_perm
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = []
+    if has_perm(user, Perm.VIEW_REGISTRY):
+        items.append(("registry:household_list", "农户台账"))
+    if has_perm(user, Perm.IMPORT_REGISTRY):
+        items.append(("ingest:batch_list", "数据导入"))
+    if has_perm(user, Perm.VIEW_REGISTRY):
+        items.append(("regions:line_list", "监测线"))
+    return {"nav_items": items}

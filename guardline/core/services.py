@@ -1,0 +1,37 @@
+"""Cross-cutting writes: background jobs and the personal-data access log."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from .context import current
+from .models import Job, PersonalDataAccess
+
+
+def personal_data_access_log(*, user, household_id: int, purpose: str) -> PersonalDataAccess:
+    """Record that a user saw unmasked personal data of a household, and why."""
+    return PersonalDataAccess.objects.create(
+        user=user, household_id=household_id, purpose=purpose.strip()[:200], request_id=current().request_id
+    )
+
+
+def job_create(*, kind: str, user=None, params: dict | None = None) -> Job:
+    return Job.objects.create(kind=kind, created_by=user, params=params or {})
+
+
+def job_start(job: Job) -> None:
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started_at=timezone.now())
+
+
+def job_progress(job: Job, done: int, total: int, stage: str) -> None:
+    """Progress is written with an UPDATE of its own, outside the import's transactions, so pages see it live."""
+    Job.objects.filter(pk=job.pk).update(done=done, total=total, stage=stage[:200])
+
+
+def job_finish(job: Job, *, result: dict | None = None, error: str = "") -> None:
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.FAILED if error else Job.Status.DONE,
+        finished_at=timezone.now(),
+        result=result or {},
+        error=error,
+    )

@@ -1,0 +1,43 @@
+"""Reads of import batches and jobs: a user sees the batches they started; county roles see all of their county's."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from guardline.accounts.models import Role
+from guardline.core.models import Job
+
+from .models import ImportBatch
+
+_SEE_ALL = {Role.COUNTY_ADMIN, Role.PROVINCE_OFFICER, Role.AUDITOR}
+
+
+def batch_list(user) -> QuerySet[ImportBatch]:
+    qs = ImportBatch.objects.select_related("created_by")
+    if user.role in _SEE_ALL:
+        # Batches by the user's colleagues: anyone sharing one of the user's scope regions (or inside them).
+        from guardline.accounts.scope import scope_codes
+
+        codes = scope_codes(user)
+        from django.db.models import Q
+
+        q = Q(created_by=user)
+        for code in codes:
+            q |= Q(created_by__scopes__region_id__startswith=code)
+        return qs.filter(q).distinct()
+    return qs.filter(created_by=user)
+
+
+def batch_get(user, pk: int) -> ImportBatch:
+    batch = batch_list(user).filter(pk=pk).first()
+    if batch is None:
+        raise Http404("批次不存在")
+    return batch
+
+
+def job_get(user, pk: int) -> Job:
+    job = Job.objects.filter(pk=pk, created_by=user).first()
+    if job is None:
+        raise Http404("任务不存在")
+    return job

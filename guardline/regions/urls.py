@@ -1,0 +1,6 @@
+from django.urls import path
+
+from . import views
+
+app_name = "regions"
+urlpatterns = [path("lines/", views.line_list, name="line_list")]

@@ -1,0 +1,349 @@
+"""Writes to the registry. Every write is atomic and logged in the change log (who, when, before/after, and the
+request or job); imports apply one chunk of whole households per transaction, so a crash leaves every household
+either fully applied or untouched, and re-running the import finishes the job without duplicating anything."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from engine import income as income_formula
+from guardline.accounts.roles import Perm, has_perm
+from guardline.accounts.scope import require_scope
+from guardline.core.changelog import change_entry, diff, log_changes
+from guardline.core.models import ChangeLog
+
+from .models import Household, HouseholdYear, Member
+
+MEMBER_FIELDS = (
+    "name", "relation", "sex", "birth_date", "education", "student_status", "health", "disability_grade",
+    "labour_capacity", "migrant_work", "work_months", "basic_medical_insured",
+)
+HOUSEHOLD_FIELDS = ("village_code", "household_type", "monitor_category", "phone")
+LABOUR_ABLE = {"ordinary", "skilled", "weak"}
+_NULLABLE = {"birth_date", "disability_grade", "work_months", "basic_medical_insured"}
+
+
+@dataclass
+class RowIssue:
+    """A problem found while applying a row that the file-level validation could not see (e.g. scope)."""
+
+    source_row: int
+    column: str
+    value: str
+    code: str
+    message: str
+    severity: str = "error"
+
+
+@dataclass
+class ApplyResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    households_created: int = 0
+    households_updated: int = 0
+    issues: list[RowIssue] = field(default_factory=list)
+
+    def add(self, other: ApplyResult) -> None:
+        for name in ("created", "updated", "unchanged", "deactivated", "households_created", "households_updated"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.issues.extend(other.issues)
+
+
+def _clean(name: str, value: Any) -> Any:
+    if value is None and name not in _NULLABLE:
+        return ""
+    return value
+
+
+def _values(obj: Any, names: Iterable[str]) -> dict[str, Any]:
+    return {n: getattr(obj, n) for n in names}
+
+
+def _household_header(rows: list[dict]) -> dict[str, Any]:
+    """Household-level columns repeat on every member row; the head's row wins, then the first non-blank."""
+    ordered = sorted(rows, key=lambda r: r.get("relation") != "head")
+    return {name: _clean(name, next((r.get(name) for r in ordered if r.get(name)), None)) for name in HOUSEHOLD_FIELDS}
+
+
+def _refresh_derived(household: Household, members: list[Member]) -> None:
+    active = [m for m in members if m.is_active]
+    head = next((m for m in active if m.relation == "head"), active[0] if active else None)
+    household.member_count = len(active)
+    household.head_name = head.name if head else ""
+    household.no_labour_household = bool(active) and not any(m.labour_capacity in LABOUR_ABLE for m in active)
+
+
+def registry_apply_rows(
+    rows: list[dict],
+    *,
+    actor_id: int | None,
+    allowed: Callable[[str], bool] | None = None,
+    keep_absent_members: frozenset[str] = frozenset(),
+) -> ApplyResult:
+    """Upsert a chunk of registry rows (one per member, whole households only) in one transaction.
+
+    A household present in the file lists all its members: members of that household that the file no longer lists
+    are marked inactive (logged), except for households in `keep_absent_members` (those with rejected rows, whose
+    missing members may just be the rejected ones).
+    """
+    result = ApplyResult()
+    by_household: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        if allowed is not None and not allowed(row["village_code"]):
+            result.issues.append(
+                RowIssue(row["source_row"], "行政区划代码", row["village_code"], "out_of_scope",
+                         "该村不在您的管辖范围内，本行未导入")
+            )
+            continue
+        by_household[row["household_no"]].append(row)
+    if not by_household:
+        return result
+
+    with transaction.atomic():
+        households = {h.household_no: h for h in Household.objects.filter(household_no__in=list(by_household))}
+        ids = [r["id_number"] for rs in by_household.values() for r in rs]
+        by_id = {m.id_number: m for m in Member.objects.filter(id_number__in=ids)}
+        members_of: dict[int, dict[int, Member]] = defaultdict(dict)
+        for m in Member.objects.filter(household_id__in=[h.pk for h in households.values()]):
+            members_of[m.household_id][m.pk] = m
+        for m in by_id.values():
+            members_of[m.household_id][m.pk] = m
+        logs: list[ChangeLog] = []
+
+        new_households = []
+        changed_households = []
+        for no, hrows in by_household.items():
+            header = _household_header(hrows)
+            existing = households.get(no)
+            if existing is None:
+                new_households.append(Household(household_no=no, **header))
+                continue
+            before, after = diff(_values(existing, HOUSEHOLD_FIELDS), header)
+            if not existing.is_active:
+                before["is_active"], after["is_active"] = False, True
+                existing.is_active = True
+            if after:
+                for name, value in header.items():
+                    setattr(existing, name, value)
+                changed_households.append(existing)
+                logs.append(change_entry(entity="household", entity_id=existing.pk, household_id=existing.pk,
+                                         action="update", before=before, after=after, actor_id=actor_id))
+        Household.objects.bulk_create(new_households, batch_size=1000)
+        for h in new_households:
+            households[h.household_no] = h
+            logs.append(change_entry(entity="household", entity_id=h.pk, household_id=h.pk, action="create",
+                                     before=None, after=_values(h, ("household_no", *HOUSEHOLD_FIELDS)),
+                                     actor_id=actor_id))
+        result.households_created = len(new_households)
+        result.households_updated = len(changed_households)
+
+        new_members: list[Member] = []
+        changed_members: list[Member] = []
+        seen: dict[int, set[str]] = defaultdict(set)
+        for no, hrows in by_household.items():
+            household = households[no]
+            for row in hrows:
+                seen[household.pk].add(row["id_number"])
+                values = {name: _clean(name, row.get(name)) for name in MEMBER_FIELDS}
+                values["household_id"] = household.pk
+                member = by_id.get(row["id_number"])
+                if member is None:
+                    member = Member(id_number=row["id_number"], id_status=row.get("id_number_status") or "valid",
+                                    **values)
+                    new_members.append(member)
+                    members_of[household.pk][id(member)] = member
+                    continue
+                values["is_active"] = True
+                before, after = diff(_values(member, values), values)
+                if not after:
+                    result.unchanged += 1
+                    continue
+                if member.household_id != household.pk:
+                    members_of[member.household_id].pop(member.pk, None)
+                    members_of[household.pk][member.pk] = member
+                for name, value in values.items():
+                    setattr(member, name, value)
+                changed_members.append(member)
+                logs.append(change_entry(entity="member", entity_id=member.pk, household_id=household.pk,
+                                         action="update", before=before, after=after, actor_id=actor_id))
+        for no in by_household:
+            household = households[no]
+            if no in keep_absent_members:
+                continue
+            for member in members_of[household.pk].values():
+                if member.pk and member.is_active and member.id_number not in seen[household.pk]:
+                    member.is_active = False
+                    changed_members.append(member)
+                    result.deactivated += 1
+                    logs.append(change_entry(entity="member", entity_id=member.pk, household_id=household.pk,
+                                             action="update", before={"is_active": True},
+                                             after={"is_active": False}, actor_id=actor_id))
+        Member.objects.bulk_create(new_members, batch_size=2000)
+        for m in new_members:
+            logs.append(change_entry(entity="member", entity_id=m.pk, household_id=m.household_id, action="create",
+                                     before=None, after=_values(m, ("id_number", *MEMBER_FIELDS)),
+                                     actor_id=actor_id))
+        if changed_members:
+            Member.objects.bulk_update(changed_members, ["is_active", "household_id", *MEMBER_FIELDS],
+                                       batch_size=500)
+        result.created = len(new_members)
+        result.updated = len(changed_members) - result.deactivated
+
+        # Derived household figures follow the final member list.
+        touched = {households[no].pk for no in by_household} | {m.household_id for m in changed_members}
+        derived = []
+        for household in list(households.values()) + list(
+            Household.objects.filter(pk__in=touched - {h.pk for h in households.values()})
+        ):
+            if household.pk not in touched:
+                continue
+            members = [m for m in members_of[household.pk].values() if m.household_id == household.pk]
+            _refresh_derived(household, members)
+            derived.append(household)
+        Household.objects.bulk_update(
+            derived, ["member_count", "head_name", "no_labour_household", "is_active", *HOUSEHOLD_FIELDS],
+            batch_size=500,
+        )
+        log_changes(logs)
+    return result
+
+
+INCOME_INPUTS = HouseholdYear.INPUTS
+
+
+def income_apply_rows(
+    rows: list[dict], *, actor_id: int | None, allowed: Callable[[str], bool] | None = None
+) -> ApplyResult:
+    """Upsert yearly income and conditions (annual snapshots) for a chunk of rows, computing the derived figures
+    with the current income formula."""
+    result = ApplyResult()
+    with transaction.atomic():
+        households = {
+            h.household_no: h
+            for h in Household.objects.filter(household_no__in={r["household_no"] for r in rows})
+        }
+        existing = {
+            (y.household_id, y.year): y
+            for y in HouseholdYear.objects.filter(household__in=list(households.values()), snapshot_kind="annual")
+        }
+        logs: list[ChangeLog] = []
+        new_rows: list[HouseholdYear] = []
+        changed: list[HouseholdYear] = []
+        latest: dict[int, HouseholdYear] = {}
+        for row in rows:
+            household = households.get(row["household_no"])
+            if household is None:
+                result.issues.append(RowIssue(row["source_row"], "户编号", row["household_no"], "unknown_household",
+                                              "户编号在台账中不存在，请先导入户籍台账"))
+                continue
+            if allowed is not None and not allowed(household.village_code):
+                result.issues.append(RowIssue(row["source_row"], "户编号", row["household_no"], "out_of_scope",
+                                              "该户不在您的管辖范围内，本行未导入"))
+                continue
+            values = {name: row.get(name) for name in INCOME_INPUTS}
+            figures = income_formula.compute(values, household.member_count)
+            values.update(household_size=household.member_count, **figures.__dict__)
+            current = existing.get((household.pk, row["year"]))
+            if current is None:
+                current = HouseholdYear(household=household, year=row["year"], snapshot_kind="annual", **values)
+                new_rows.append(current)
+            else:
+                before, after = diff(_values(current, values), values)
+                if not after:
+                    result.unchanged += 1
+                    continue
+                for name, value in values.items():
+                    setattr(current, name, value)
+                changed.append(current)
+                logs.append(change_entry(entity="household_year", entity_id=current.pk, household_id=household.pk,
+                                         action="update", before=before, after=after, actor_id=actor_id))
+            best = latest.get(household.pk)
+            if best is None or current.year >= best.year:
+                latest[household.pk] = current
+        HouseholdYear.objects.bulk_create(new_rows, batch_size=2000)
+        for y in new_rows:
+            logs.append(change_entry(entity="household_year", entity_id=y.pk, household_id=y.household_id,
+                                     action="create", before=None,
+                                     after={"year": y.year, **_values(y, INCOME_INPUTS + HouseholdYear.DERIVED)},
+                                     actor_id=actor_id))
+        if changed:
+            HouseholdYear.objects.bulk_update(changed, [*INCOME_INPUTS, *HouseholdYear.DERIVED], batch_size=500)
+        updated_households = []
+        for household_id, year_row in latest.items():
+            household = next(h for h in households.values() if h.pk == household_id)
+            if household.latest_income_year is None or year_row.year >= household.latest_income_year:
+                household.latest_income_year = year_row.year
+                household.latest_per_capita_income = year_row.per_capita_net_income
+                updated_households.append(household)
+        Household.objects.bulk_update(updated_households, ["latest_income_year", "latest_per_capita_income"],
+                                      batch_size=500)
+        log_changes(logs)
+        result.created, result.updated = len(new_rows), len(changed)
+    return result
+
+
+MEMBER_EDITABLE = (
+    "name", "education", "student_status", "health", "disability_grade", "labour_capacity", "migrant_work",
+    "work_months", "basic_medical_insured",
+)
+
+
+@transaction.atomic
+def member_update(*, actor, member: Member, **changes: Any) -> Member:
+    """Edit a member's attributes (not the ID number: a wrong ID is a new person record). Logged."""
+    if not has_perm(actor, Perm.EDIT_REGISTRY):
+        raise PermissionDenied("您的角色不能修改台账")
+    member = Member.objects.select_for_update().select_related("household").get(pk=member.pk)
+    require_scope(actor, member.household.village_code)
+    unknown = set(changes) - set(MEMBER_EDITABLE)
+    if unknown:
+        raise ValidationError(f"不可修改的字段: {', '.join(sorted(unknown))}")
+    before, after = diff(_values(member, changes), changes)
+    if not after:
+        return member
+    for name, value in changes.items():
+        setattr(member, name, value)
+    member.full_clean(exclude=["household", "id_number"])
+    member.save(update_fields=[*after, "updated_at"])
+    log_changes([change_entry(entity="member", entity_id=member.pk, household_id=member.household_id,
+                              action="update", before=before, after=after, actor_id=actor.pk)])
+    household = member.household
+    _refresh_derived(household, list(household.members.all()))
+    household.save(update_fields=["member_count", "head_name", "no_labour_household", "updated_at"])
+    return member
+
+
+@transaction.atomic
+def household_update(*, actor, household: Household, **changes: Any) -> Household:
+    """Edit household flags (type, relocation, phone). Logged."""
+    if not has_perm(actor, Perm.EDIT_REGISTRY):
+        raise PermissionDenied("您的角色不能修改台账")
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    require_scope(actor, household.village_code)
+    allowed = {"household_type", "relocation_site", "phone", "monitor_category"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(f"不可修改的字段: {', '.join(sorted(unknown))}")
+    before, after = diff(_values(household, changes), changes)
+    if not after:
+        return household
+    for name, value in changes.items():
+        setattr(household, name, value)
+    household.full_clean()
+    household.save(update_fields=[*after, "updated_at"])
+    log_changes([change_entry(entity="household", entity_id=household.pk, household_id=household.pk,
+                              action="update", before=before, after=after, actor_id=actor.pk)])
+    return household
+
+
+def today() -> date:
+    return date.today()

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from engine import vocab
+from engine.ids import mask_id_number, mask_phone
+from guardline.accounts.roles import Perm, has_perm
+from guardline.core.services import personal_data_access_log
+from guardline.regions.selectors import monitoring_line_for_household, regions_for_user
+
+from . import selectors
+
+REVEAL_SESSION_KEY = "revealed_households"
+
+
+def _require_view(user) -> None:
+    if not has_perm(user, Perm.VIEW_REGISTRY):
+        raise PermissionDenied("您的角色不能查看台账")
+
+
+def _mask_values(values: dict | None, revealed: bool) -> dict | None:
+    """Change-log entries hold full values; the page masks ID numbers and phones like everywhere else."""
+    if not values or revealed:
+        return values
+    masks = {"id_number": mask_id_number, "phone": mask_phone}
+    return {k: masks[k](v) if k in masks else v for k, v in values.items()}
+
+
+@login_required
+def household_list(request):
+    _require_view(request.user)
+    filters = selectors.HouseholdFilters(
+        region=request.GET.get("region", "").strip(),
+        household_type=request.GET.get("household_type", ""),
+        monitor_category=request.GET.get("monitor_category", ""),
+        income_band=request.GET.get("income_band", ""),
+        q=request.GET.get("q", "").strip(),
+    )
+    qs = selectors.household_list(request.user, filters).only(
+        "id", "household_no", "village_code", "household_type", "monitor_category", "head_name", "member_count",
+        "latest_per_capita_income", "latest_income_year", "phone", "no_labour_household",
+    )
+    page = Paginator(qs, settings.GUARDLINE["HOUSEHOLD_PAGE_SIZE"]).get_page(request.GET.get("page"))
+    village_names = dict(
+        regions_for_user(request.user).filter(code__in={h.village_code for h in page}).values_list("code", "name")
+    )
+    rows = [
+        {"h": h, "village": village_names.get(h.village_code, h.village_code), "phone": mask_phone(h.phone)}
+        for h in page
+    ]
+    townships = regions_for_user(request.user, level=4)[:500]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "registry/household_list.html", {
+        "page": page, "rows": rows, "filters": filters, "townships": townships, "query": query.urlencode(),
+        "household_types": vocab.HOUSEHOLD_TYPES, "categories": vocab.MONITOR_CATEGORIES,
+        "income_bands": {k: v[2] for k, v in selectors.INCOME_BANDS.items()},
+    })
+
+
+@login_required
+def household_detail(request, pk: int):
+    _require_view(request.user)
+    household = selectors.household_get(request.user, pk)
+    revealed = pk in request.session.get(REVEAL_SESSION_KEY, [])
+    can_reveal = has_perm(request.user, Perm.VIEW_PERSONAL_DATA)
+    members = list(selectors.household_members(request.user, household))
+    for m in members:
+        m.shown_id = m.id_number if revealed else mask_id_number(m.id_number)
+    changes = list(selectors.household_changes(request.user, household))
+    for change in changes:
+        change.before_shown = _mask_values(change.before, revealed)
+        change.after_shown = _mask_values(change.after, revealed)
+    line = monitoring_line_for_household(household, date.today())
+    village = regions_for_user(request.user).filter(code=household.village_code).first()
+    return render(request, "registry/household_detail.html", {
+        "household": household, "members": members, "years": selectors.household_years(request.user, household),
+        "changes": changes, "revealed": revealed,
+        "can_reveal": can_reveal, "phone": household.phone if revealed else mask_phone(household.phone),
+        "line": line, "village": village,
+    })
+
+
+@login_required
+@require_POST
+def household_reveal(request, pk: int):
+    """Show unmasked ID numbers and phone for this household for the rest of the session; logged with a purpose."""
+    household = selectors.household_get(request.user, pk)
+    if not has_perm(request.user, Perm.VIEW_PERSONAL_DATA):
+        raise PermissionDenied("您的角色不能查看完整个人信息")
+    purpose = request.POST.get("purpose", "").strip()
+    if len(purpose) < 2:
+        messages.error(request, "请填写查看完整信息的事由")
+        return redirect("registry:household_detail", pk=pk)
+    personal_data_access_log(user=request.user, household_id=household.pk, purpose=purpose)
+    revealed = set(request.session.get(REVEAL_SESSION_KEY, []))
+    revealed.add(household.pk)
+    request.session[REVEAL_SESSION_KEY] = sorted(revealed)
+    return redirect("registry:household_detail", pk=pk)
