@@ -142,7 +142,7 @@ GUARDLINE = {
     "DIVISIONS_DIR": Path(os.environ.get("GUARDLINE_DIVISIONS_DIR", BASE_DIR.parent / "shared" / "data" / "divisions")),
     "DEMO_COUNTY": "520526",
     "HOUSEHOLD_PAGE_SIZE": 50,
-    "IMPORT_CHUNK_HOUSEHOLDS": 2000,
+    "IMPORT_CHUNK_ROWS": int(os.environ.get("GUARDLINE_IMPORT_CHUNK_ROWS", "8000")),
 }
 
 LOGGING = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.core.exceptions import PermissionDenied
 from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import django_auth
 
@@ -63,7 +63,7 @@ def _household(h) -> dict:
 
 def _require(request) -> None:
     if not has_perm(request.user, Perm.VIEW_REGISTRY):
-        raise PermissionDenied("您的角色不能查看台账")
+        raise HttpError(403, "您的角色不能查看台账")
 
 
 @api.get("/households", response=list[HouseholdOut], tags=["registry"])

@@ -8,11 +8,13 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
 from django.utils import timezone
 
 from engine.ingest import SPECS, load_table, write_error_report
 from guardline.accounts.scope import in_scope
+from guardline.core import failpoints
 from guardline.core.context import acting
 from guardline.regions.models import Region
 from guardline.registry.services import ApplyResult, RowIssue, income_apply_rows, registry_apply_rows
@@ -90,6 +92,11 @@ def import_file(
             f"#{previous.pk}），未重复导入。",
         )
     batch = ImportBatch.objects.create(kind=kind, file_name=name, sha256=sha, created_by=actor, job=job)
+    # An earlier run of the same file that died mid-way is finished by this one.
+    ImportBatch.objects.filter(kind=kind, sha256=sha, status=ImportBatch.Status.RUNNING).exclude(pk=batch.pk).update(
+        status=ImportBatch.Status.FAILED, finished_at=timezone.now(),
+        message=f"导入中断（进程异常退出）；已由批次 #{batch.pk} 重新导入，已写入的户不会重复。",
+    )
     allowed = (lambda code: in_scope(actor, code)) if actor is not None else None
     try:
         with acting(job_id=job.pk if job else None, reason=f"import:{kind}:{batch.pk}"):
@@ -137,12 +144,13 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
         else:
             part = income_apply_rows(chunk, actor_id=actor_id, allowed=allowed)
         totals.add(part)
+        failpoints.hit("import_after_chunk")
         done += len(chunk)
         chunk = []
         if progress:
             progress(done, total, "写入数据库")
 
-    limit = 8000
+    limit = settings.GUARDLINE["IMPORT_CHUNK_ROWS"]
     for rows in result.iter_clean(batch_size=5000, order_by=("household_no", "source_row")):
         for row in rows:
             if row["source_row"] in skip_rows:
