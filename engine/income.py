@@ -41,7 +41,9 @@ def compute_v2024_1(row: dict, household_size: int) -> IncomeFigures:
     def per_capita(x: Decimal) -> Decimal | None:
         return (x / household_size).quantize(CENT, ROUND_HALF_UP) if household_size > 0 else None
 
-    return IncomeFigures(net.quantize(CENT), per_capita(net), adjusted.quantize(CENT), per_capita(adjusted), "2024.1")
+    return IncomeFigures(
+        net.quantize(CENT), per_capita(net), adjusted.quantize(CENT), per_capita(adjusted), "2024.1"
+    )
 
 
 FORMULAS = {"2024.1": compute_v2024_1}

@@ -9,12 +9,39 @@ from pathlib import Path
 from engine.ids import check_char
 
 REGISTRY_HEADERS = [
-    "户编号", "行政区划代码", "户类型", "监测对象类别", "姓名", "证件号码", "与户主关系", "性别", "出生日期", "文化程度",
-    "在校生状况", "健康状况", "残疾等级", "劳动技能", "务工状况", "务工时间(月)", "是否参加城乡居民基本医疗保险", "联系电话",
+    "户编号",
+    "行政区划代码",
+    "户类型",
+    "监测对象类别",
+    "姓名",
+    "证件号码",
+    "与户主关系",
+    "性别",
+    "出生日期",
+    "文化程度",
+    "在校生状况",
+    "健康状况",
+    "残疾等级",
+    "劳动技能",
+    "务工状况",
+    "务工时间(月)",
+    "是否参加城乡居民基本医疗保险",
+    "联系电话",
 ]
 INCOME_HEADERS = [
-    "户编号", "年度", "工资性收入", "生产经营性收入", "财产性收入", "转移性收入", "生产经营性支出", "理赔收入", "合规自付支出",
-    "住房出现安全问题", "义务教育阶段失学辍学", "饮水出现安全问题", "有家庭成员未参加基本医疗保险",
+    "户编号",
+    "年度",
+    "工资性收入",
+    "生产经营性收入",
+    "财产性收入",
+    "转移性收入",
+    "生产经营性支出",
+    "理赔收入",
+    "合规自付支出",
+    "住房出现安全问题",
+    "义务教育阶段失学辍学",
+    "饮水出现安全问题",
+    "有家庭成员未参加基本医疗保险",
 ]
 SURNAMES = "张王李刘陈杨赵黄周吴禄安马龙陶"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
@@ -40,14 +67,28 @@ def registry_rows(villages: list[str], households: int, seed: int = 7) -> list[d
             born = 1950 + rng.randint(0, 50) if j < 2 else 1990 + rng.randint(0, 25)
             sex_seq = seq * 2 + (1 if relation in ("户主", "之子") else 0)
             idn = person_id("520526", born, rng.randint(1, 12), rng.randint(1, 28), sex_seq % 1000)
-            rows.append({
-                "户编号": no, "行政区划代码": village, "户类型": rng.choice(["脱贫户", "一般农户"]), "监测对象类别": "",
-                "姓名": rng.choice(SURNAMES) + rng.choice(GIVEN), "证件号码": idn, "与户主关系": relation, "性别": "",
-                "出生日期": "", "文化程度": rng.choice(["小学", "初中", "高中"]), "在校生状况": "非在校生",
-                "健康状况": rng.choice(["健康", "健康", "长期慢性病"]), "残疾等级": "",
-                "劳动技能": rng.choice(["普通劳动力", "丧失劳动力"]), "务工状况": rng.choice(["省外务工", "未务工"]),
-                "务工时间(月)": str(rng.randint(0, 12)), "是否参加城乡居民基本医疗保险": "是", "联系电话": phone,
-            })
+            rows.append(
+                {
+                    "户编号": no,
+                    "行政区划代码": village,
+                    "户类型": rng.choice(["脱贫户", "一般农户"]),
+                    "监测对象类别": "",
+                    "姓名": rng.choice(SURNAMES) + rng.choice(GIVEN),
+                    "证件号码": idn,
+                    "与户主关系": relation,
+                    "性别": "",
+                    "出生日期": "",
+                    "文化程度": rng.choice(["小学", "初中", "高中"]),
+                    "在校生状况": "非在校生",
+                    "健康状况": rng.choice(["健康", "健康", "长期慢性病"]),
+                    "残疾等级": "",
+                    "劳动技能": rng.choice(["普通劳动力", "丧失劳动力"]),
+                    "务工状况": rng.choice(["省外务工", "未务工"]),
+                    "务工时间(月)": str(rng.randint(0, 12)),
+                    "是否参加城乡居民基本医疗保险": "是",
+                    "联系电话": phone,
+                }
+            )
     # The ID sequence above can repeat across the 1000-wrap: make IDs unique deterministically.
     seen: set[str] = set()
     for row in rows:
@@ -61,10 +102,21 @@ def registry_rows(villages: list[str], households: int, seed: int = 7) -> list[d
 def income_rows(household_nos: list[str], year: int = 2024, seed: int = 3) -> list[dict[str, str]]:
     rng = random.Random(seed)
     return [
-        {"户编号": no, "年度": str(year), "工资性收入": f"{rng.randint(0, 40000)}", "生产经营性收入": f"{rng.randint(0, 9000)}",
-         "财产性收入": "0", "转移性收入": f"{rng.randint(0, 5000)}", "生产经营性支出": f"{rng.randint(0, 3000)}",
-         "理赔收入": "", "合规自付支出": f"{rng.randint(0, 2000)}", "住房出现安全问题": "否", "义务教育阶段失学辍学": "否",
-         "饮水出现安全问题": "否", "有家庭成员未参加基本医疗保险": "否"}
+        {
+            "户编号": no,
+            "年度": str(year),
+            "工资性收入": f"{rng.randint(0, 40000)}",
+            "生产经营性收入": f"{rng.randint(0, 9000)}",
+            "财产性收入": "0",
+            "转移性收入": f"{rng.randint(0, 5000)}",
+            "生产经营性支出": f"{rng.randint(0, 3000)}",
+            "理赔收入": "",
+            "合规自付支出": f"{rng.randint(0, 2000)}",
+            "住房出现安全问题": "否",
+            "义务教育阶段失学辍学": "否",
+            "饮水出现安全问题": "否",
+            "有家庭成员未参加基本医疗保险": "否",
+        }
         for no in household_nos
     ]
 

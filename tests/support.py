@@ -26,17 +26,27 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture
 def villages(db):
     """Two villages of different townships of the county, and a third in the same township as the first."""
-    first = Region.objects.filter(code__startswith=COUNTY, level=Region.Level.VILLAGE).order_by("code").first()
-    same_township = Region.objects.filter(parent=first.parent, level=Region.Level.VILLAGE).exclude(pk=first.pk).first()
-    other = (Region.objects.filter(code__startswith=COUNTY, level=Region.Level.VILLAGE)
-             .exclude(parent=first.parent).order_by("code").first())
+    first = (
+        Region.objects.filter(code__startswith=COUNTY, level=Region.Level.VILLAGE).order_by("code").first()
+    )
+    same_township = (
+        Region.objects.filter(parent=first.parent, level=Region.Level.VILLAGE).exclude(pk=first.pk).first()
+    )
+    other = (
+        Region.objects.filter(code__startswith=COUNTY, level=Region.Level.VILLAGE)
+        .exclude(parent=first.parent)
+        .order_by("code")
+        .first()
+    )
     return {"A": first, "A2": same_township, "B": other}
 
 
 @pytest.fixture
 def make_user(db):
     def make(username: str, role: str, *regions: str, **extra):
-        return user_create(actor=None, username=username, password=PASSWORD, role=role, regions=list(regions), **extra)
+        return user_create(
+            actor=None, username=username, password=PASSWORD, role=role, regions=list(regions), **extra
+        )
 
     return make
 
@@ -44,11 +54,18 @@ def make_user(db):
 def make_household(village: str, no: str, head: str = "张三", id_number: str | None = None) -> Household:
     from engine.ids import check_char
 
-    household = Household.objects.create(household_no=no, village_code=village, household_type="general",
-                                         head_name=head, member_count=1, phone="13800001234")
+    household = Household.objects.create(
+        household_no=no,
+        village_code=village,
+        household_type="general",
+        head_name=head,
+        member_count=1,
+        phone="13800001234",
+    )
     first17 = id_number or f"{COUNTY}1980010{len(no) % 10}{int(no[-2:]):02d}1"[:17]
-    Member.objects.create(household=household, name=head, id_number=first17 + check_char(first17), relation="head",
-                          sex="male")
+    Member.objects.create(
+        household=household, name=head, id_number=first17 + check_char(first17), relation="head", sex="male"
+    )
     return household
 
 

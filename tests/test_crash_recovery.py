@@ -18,15 +18,24 @@ pytestmark = pytest.mark.slow
 
 
 def guardline(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from config.cli import main; main()", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", "from config.cli import main; main()", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
 def env(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", GUARDLINE_VAR_DIR=str(tmp_path / "var"),
-               GUARDLINE_IMPORT_CHUNK_ROWS="300", DJANGO_SETTINGS_MODULE="config.settings.base")
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        GUARDLINE_VAR_DIR=str(tmp_path / "var"),
+        GUARDLINE_IMPORT_CHUNK_ROWS="300",
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+    )
     assert guardline(env, "migrate", "-v0").returncode == 0
     assert guardline(env, "import_divisions", "--county", "520526").returncode == 0
     return env
@@ -34,16 +43,21 @@ def env(tmp_path):
 
 def test_killed_import_resumes_without_loss_or_duplicates(env, tmp_path):
     db = sqlite3.connect(Path(env["DATABASE_URL"].removeprefix("sqlite:///")))
-    villages = [r[0] for r in db.execute("SELECT code FROM regions_region WHERE level=5 ORDER BY code LIMIT 20")]
+    villages = [
+        r[0] for r in db.execute("SELECT code FROM regions_region WHERE level=5 ORDER BY code LIMIT 20")
+    ]
     rows = registry_rows(villages, 600)
     path = write_csv(tmp_path / "台账.csv", REGISTRY_HEADERS, rows)
 
     killed = guardline({**env, "GUARDLINE_FAILPOINT": "import_after_chunk:3"}, "import_registry", str(path))
     assert killed.returncode == -signal.SIGKILL, killed.stderr
 
-    members_by_household = dict(db.execute(
-        "SELECT h.household_no, count(m.id) FROM registry_household h LEFT JOIN registry_member m "
-        "ON m.household_id = h.id GROUP BY h.id"))
+    members_by_household = dict(
+        db.execute(
+            "SELECT h.household_no, count(m.id) FROM registry_household h LEFT JOIN registry_member m "
+            "ON m.household_id = h.id GROUP BY h.id"
+        )
+    )
     assert 0 < len(members_by_household) < 600, "the kill should land mid-way"
     expected = {}
     for r in rows:

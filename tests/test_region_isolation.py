@@ -48,7 +48,10 @@ def test_household_pages_show_only_own_village(client_a, households):
         by_id = client_a.get("/households/", {"q": h.members.first().id_number}).content.decode()
         assert h.household_no not in by_id
     township_b = households["B"].village_code[:9]
-    assert households["B"].household_no not in client_a.get("/households/", {"region": township_b}).content.decode()
+    assert (
+        households["B"].household_no
+        not in client_a.get("/households/", {"region": township_b}).content.decode()
+    )
 
 
 def test_api_shows_only_own_village(client_a, households):

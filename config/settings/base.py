@@ -139,7 +139,9 @@ X_FRAME_OPTIONS = "DENY"
 
 # Domain parameters with their defaults (DOMAIN.md); counties can override through region parameters.
 GUARDLINE = {
-    "DIVISIONS_DIR": Path(os.environ.get("GUARDLINE_DIVISIONS_DIR", BASE_DIR.parent / "shared" / "data" / "divisions")),
+    "DIVISIONS_DIR": Path(
+        os.environ.get("GUARDLINE_DIVISIONS_DIR", BASE_DIR.parent / "shared" / "data" / "divisions")
+    ),
     "DEMO_COUNTY": "520526",
     "HOUSEHOLD_PAGE_SIZE": 50,
     "IMPORT_CHUNK_ROWS": int(os.environ.get("GUARDLINE_IMPORT_CHUNK_ROWS", "8000")),

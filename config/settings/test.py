@@ -6,8 +6,8 @@ from pathlib import Path
 
 os.environ.setdefault("GUARDLINE_VAR_DIR", tempfile.mkdtemp(prefix="guardline-test-"))
 
-from .base import *  # noqa: E402,F403
-from .base import VAR_DIR  # noqa: E402
+from .base import *  # noqa: F403
+from .base import VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

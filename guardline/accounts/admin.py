@@ -13,5 +13,8 @@ class ScopeInline(admin.TabularInline):
 @admin.register(User)
 class GuardlineUserAdmin(UserAdmin):
     list_display = ("username", "full_name", "role", "is_active")
-    fieldsets = (*UserAdmin.fieldsets, ("Guardline", {"fields": ("role", "full_name", "department", "phone")}))
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        ("Guardline", {"fields": ("role", "full_name", "department", "phone")}),
+    )
     inlines = [ScopeInline]

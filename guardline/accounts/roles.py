@@ -24,12 +24,24 @@ _ALL_READ = {Perm.VIEW_REGISTRY}
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.PROVINCE_OFFICER: frozenset({*_ALL_READ, Perm.MANAGE_LINES, Perm.VIEW_AUDIT}),
     Role.COUNTY_ADMIN: frozenset(
-        {*_ALL_READ, Perm.EDIT_REGISTRY, Perm.IMPORT_REGISTRY, Perm.VIEW_PERSONAL_DATA, Perm.MANAGE_LINES,
-         Perm.MANAGE_GRIDS, Perm.MANAGE_USERS, Perm.VIEW_AUDIT}
+        {
+            *_ALL_READ,
+            Perm.EDIT_REGISTRY,
+            Perm.IMPORT_REGISTRY,
+            Perm.VIEW_PERSONAL_DATA,
+            Perm.MANAGE_LINES,
+            Perm.MANAGE_GRIDS,
+            Perm.MANAGE_USERS,
+            Perm.VIEW_AUDIT,
+        }
     ),
-    Role.COUNTY_STAFF: frozenset({*_ALL_READ, Perm.EDIT_REGISTRY, Perm.IMPORT_REGISTRY, Perm.VIEW_PERSONAL_DATA}),
+    Role.COUNTY_STAFF: frozenset(
+        {*_ALL_READ, Perm.EDIT_REGISTRY, Perm.IMPORT_REGISTRY, Perm.VIEW_PERSONAL_DATA}
+    ),
     Role.TOWNSHIP_REVIEWER: frozenset({*_ALL_READ, Perm.EDIT_REGISTRY, Perm.VIEW_PERSONAL_DATA}),
-    Role.VILLAGE_CADRE: frozenset({*_ALL_READ, Perm.EDIT_REGISTRY, Perm.VIEW_PERSONAL_DATA, Perm.MANAGE_GRIDS}),
+    Role.VILLAGE_CADRE: frozenset(
+        {*_ALL_READ, Perm.EDIT_REGISTRY, Perm.VIEW_PERSONAL_DATA, Perm.MANAGE_GRIDS}
+    ),
     Role.GRID_WORKER: frozenset({*_ALL_READ}),
     Role.DEPARTMENT_OFFICER: frozenset({Perm.UPLOAD_FEEDS}),
     Role.AUDITOR: frozenset({*_ALL_READ, Perm.VIEW_AUDIT}),

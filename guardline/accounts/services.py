@@ -51,7 +51,17 @@ def user_create(
     user.set_password(password)
     user.save()
     RegionScope.objects.bulk_create([RegionScope(user=user, region_id=c) for c in codes])
-    log_changes([change_entry(entity="user", entity_id=user.pk, household_id=None, action="create", before=None,
-                              after={"username": username, "role": role, "regions": codes},
-                              actor_id=actor.pk if actor else None)])
+    log_changes(
+        [
+            change_entry(
+                entity="user",
+                entity_id=user.pk,
+                household_id=None,
+                action="create",
+                before=None,
+                after={"username": username, "role": role, "regions": codes},
+                actor_id=actor.pk if actor else None,
+            )
+        ]
+    )
     return user

@@ -52,11 +52,17 @@ class HouseholdDetailOut(HouseholdOut):
 
 def _household(h) -> dict:
     return {
-        "id": h.pk, "household_no": h.household_no, "village_code": h.village_code,
-        "household_type": h.household_type, "monitor_category": h.monitor_category, "head_name": h.head_name,
-        "member_count": h.member_count, "phone_masked": mask_phone(h.phone),
+        "id": h.pk,
+        "household_no": h.household_no,
+        "village_code": h.village_code,
+        "household_type": h.household_type,
+        "monitor_category": h.monitor_category,
+        "head_name": h.head_name,
+        "member_count": h.member_count,
+        "phone_masked": mask_phone(h.phone),
         "latest_income_year": h.latest_income_year,
-        "latest_per_capita_income": float(h.latest_per_capita_income) if h.latest_per_capita_income is not None
+        "latest_per_capita_income": float(h.latest_per_capita_income)
+        if h.latest_per_capita_income is not None
         else None,
     }
 
@@ -71,8 +77,9 @@ def _require(request) -> None:
 def list_households(request, region: str = "", household_type: str = "", monitor_category: str = ""):
     """Households in the caller's regions (ID numbers and phones masked)."""
     _require(request)
-    filters = selectors.HouseholdFilters(region=region, household_type=household_type,
-                                         monitor_category=monitor_category)
+    filters = selectors.HouseholdFilters(
+        region=region, household_type=household_type, monitor_category=monitor_category
+    )
     return selectors.household_list(request.user, filters)
 
 
@@ -82,9 +89,17 @@ def get_household(request, household_id: int):
     _require(request)
     h = selectors.household_get(request.user, household_id)
     members = [
-        {"id": m.pk, "name": m.name, "id_number_masked": mask_id_number(m.id_number), "relation": m.relation,
-         "sex": m.sex, "birth_date": m.birth_date, "health": m.health, "labour_capacity": m.labour_capacity,
-         "is_active": m.is_active}
+        {
+            "id": m.pk,
+            "name": m.name,
+            "id_number_masked": mask_id_number(m.id_number),
+            "relation": m.relation,
+            "sex": m.sex,
+            "birth_date": m.birth_date,
+            "health": m.health,
+            "labour_capacity": m.labour_capacity,
+            "is_active": m.is_active,
+        }
         for m in selectors.household_members(request.user, h)
     ]
     return {**_household(h), "members": members}

@@ -16,7 +16,7 @@ class ActionContext:
     reason: str = ""
 
 
-_current: ContextVar[ActionContext] = ContextVar("guardline_action", default=ActionContext())
+_current: ContextVar[ActionContext] = ContextVar("guardline_action", default=ActionContext())  # noqa: B039 (frozen)
 
 
 def current() -> ActionContext:
@@ -24,7 +24,9 @@ def current() -> ActionContext:
 
 
 @contextmanager
-def acting(*, request_id: str | None = None, job_id: int | None = None, reason: str = "") -> Iterator[ActionContext]:
+def acting(
+    *, request_id: str | None = None, job_id: int | None = None, reason: str = ""
+) -> Iterator[ActionContext]:
     """Run a block as part of one request or job, so every change it writes can be traced back to it."""
     ctx = ActionContext(request_id=request_id or uuid.uuid4().hex, job_id=job_id, reason=reason)
     token = _current.set(ctx)

@@ -46,8 +46,14 @@ def _unknown_village_issues(result) -> list[RowIssue]:
         unknown,
     ).fetchall()
     return [
-        RowIssue(row, "行政区划代码", code, "unknown_region",
-                 "行政区划代码不在区划表中（可能已撤并、更名或为新设区划），已保留原代码，请核实", "warning")
+        RowIssue(
+            row,
+            "行政区划代码",
+            code,
+            "unknown_region",
+            "行政区划代码不在区划表中（可能已撤并、更名或为新设区划），已保留原代码，请核实",
+            "warning",
+        )
         for row, code in rows
     ]
 
@@ -60,7 +66,9 @@ def _duplicate_person_issues(result) -> tuple[list[RowIssue], set[int]]:
               FROM {result.clean}) WHERE source_row <> first_row"""
     ).fetchall()
     issues = [
-        RowIssue(row, "证件号码", idn, "duplicate_person", f"同一证件号码已出现在第{first}行（另一户），本行未导入")
+        RowIssue(
+            row, "证件号码", idn, "duplicate_person", f"同一证件号码已出现在第{first}行（另一户），本行未导入"
+        )
         for row, idn, first in rows
     ]
     return issues, {row for row, _, _ in rows}
@@ -87,14 +95,23 @@ def import_file(
     previous = ImportBatch.objects.filter(kind=kind, sha256=sha, status=ImportBatch.Status.DONE).first()
     if previous and not force:
         return ImportBatch.objects.create(
-            kind=kind, file_name=name, sha256=sha, status=ImportBatch.Status.DUPLICATE, created_by=actor, job=job,
-            finished_at=timezone.now(), message=f"该文件已于 {previous.started_at:%Y-%m-%d %H:%M} 导入（批次 "
+            kind=kind,
+            file_name=name,
+            sha256=sha,
+            status=ImportBatch.Status.DUPLICATE,
+            created_by=actor,
+            job=job,
+            finished_at=timezone.now(),
+            message=f"该文件已于 {previous.started_at:%Y-%m-%d %H:%M} 导入（批次 "
             f"#{previous.pk}），未重复导入。",
         )
     batch = ImportBatch.objects.create(kind=kind, file_name=name, sha256=sha, created_by=actor, job=job)
     # An earlier run of the same file that died mid-way is finished by this one.
-    ImportBatch.objects.filter(kind=kind, sha256=sha, status=ImportBatch.Status.RUNNING).exclude(pk=batch.pk).update(
-        status=ImportBatch.Status.FAILED, finished_at=timezone.now(),
+    ImportBatch.objects.filter(kind=kind, sha256=sha, status=ImportBatch.Status.RUNNING).exclude(
+        pk=batch.pk
+    ).update(
+        status=ImportBatch.Status.FAILED,
+        finished_at=timezone.now(),
         message=f"导入中断（进程异常退出）；已由批次 #{batch.pk} 重新导入，已写入的户不会重复。",
     )
     allowed = (lambda code: in_scope(actor, code)) if actor is not None else None
@@ -120,13 +137,17 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
         extra += _unknown_village_issues(result)
         dup_issues, skip_rows = _duplicate_person_issues(result)
         extra += dup_issues
-    rejected_households = {
-        r[0]
-        for r in result.con.execute(
-            f"SELECT DISTINCT household_no FROM {result.raw} WHERE source_row IN "
-            f"(SELECT source_row FROM {result.errors} WHERE severity = 'error')"
-        ).fetchall()
-    } if kind == "registry" and getattr(result, "raw", None) else set()
+    rejected_households = (
+        {
+            r[0]
+            for r in result.con.execute(
+                f"SELECT DISTINCT household_no FROM {result.raw} WHERE source_row IN "
+                f"(SELECT source_row FROM {result.errors} WHERE severity = 'error')"
+            ).fetchall()
+        }
+        if kind == "registry" and getattr(result, "raw", None)
+        else set()
+    )
     total = result.con.execute(f"SELECT count(*) FROM {result.clean}").fetchone()[0]
     totals = ApplyResult()
     done = 0
@@ -139,8 +160,9 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
         if not chunk:
             return
         if kind == "registry":
-            part = registry_apply_rows(chunk, actor_id=actor_id, allowed=allowed,
-                                       keep_absent_members=frozenset(rejected_households))
+            part = registry_apply_rows(
+                chunk, actor_id=actor_id, allowed=allowed, keep_absent_members=frozenset(rejected_households)
+            )
         else:
             part = income_apply_rows(chunk, actor_id=actor_id, allowed=allowed)
         totals.add(part)

@@ -21,7 +21,11 @@ def import_file_task(job_id: int) -> None:
     job_start(job)
     try:
         batch = import_file(
-            params["kind"], Path(params["path"]), actor=actor, job=job, display_name=params["display_name"],
+            params["kind"],
+            Path(params["path"]),
+            actor=actor,
+            job=job,
+            display_name=params["display_name"],
             progress=lambda done, total, stage: job_progress(job, done, total, stage),
         )
     except Exception as exc:  # the failure is shown on the job page; the batch record keeps the details

@@ -34,10 +34,16 @@ def batch_list(request):
         with open(path, "wb") as fh:
             for part in upload.chunks():
                 fh.write(part)
-        job = job_create(kind=f"import_{form.cleaned_data['kind']}", user=request.user, params={
-            "kind": form.cleaned_data["kind"], "path": str(path), "display_name": upload.name,
-            "user_id": request.user.pk,
-        })
+        job = job_create(
+            kind=f"import_{form.cleaned_data['kind']}",
+            user=request.user,
+            params={
+                "kind": form.cleaned_data["kind"],
+                "path": str(path),
+                "display_name": upload.name,
+                "user_id": request.user.pk,
+            },
+        )
         import_file_task.enqueue(job.pk)
         return redirect("ingest:job_detail", pk=job.pk)
     batches = selectors.batch_list(request.user)[:50]
@@ -65,5 +71,8 @@ def batch_report(request, pk: int):
     batch = selectors.batch_get(request.user, pk)
     if not batch.error_report:
         raise Http404("该批次没有错误报告")
-    return FileResponse(batch.error_report.open("rb"), as_attachment=True,
-                        filename=f"导入问题-{batch.pk}-{Path(batch.file_name).stem}.xlsx")
+    return FileResponse(
+        batch.error_report.open("rb"),
+        as_attachment=True,
+        filename=f"导入问题-{batch.pk}-{Path(batch.file_name).stem}.xlsx",
+    )

@@ -25,7 +25,9 @@ class Region(models.Model):
     code = models.CharField(max_length=12, primary_key=True)
     name = models.CharField(max_length=100)
     level = models.PositiveSmallIntegerField(choices=Level.choices, db_index=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
 
     class Meta:
         ordering = ["code"]

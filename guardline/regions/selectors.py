@@ -44,6 +44,8 @@ def monitoring_line_for_household(household, on: date) -> MonitoringLine | None:
 
 def monitoring_line_history(region: Region) -> QuerySet[MonitoringLine]:
     codes = [region.code, *ancestor_codes(region.code)]
-    return MonitoringLine.objects.filter(region_id__in=codes).select_related("region", "created_by").order_by(
-        "-year", "-effective_from", "-id"
+    return (
+        MonitoringLine.objects.filter(region_id__in=codes)
+        .select_related("region", "created_by")
+        .order_by("-year", "-effective_from", "-id")
     )

@@ -110,8 +110,19 @@ def grid_create(*, actor, village: Region, name: str) -> Grid:
     if Grid.objects.filter(village=village, name=name).exists():
         raise ValidationError(f"该村已有名为“{name}”的网格")
     grid = Grid.objects.create(village=village, name=name)
-    log_changes([change_entry(entity="grid", entity_id=grid.pk, household_id=None, action="create", before=None,
-                              after={"village": village.code, "name": name}, actor_id=actor.pk)])
+    log_changes(
+        [
+            change_entry(
+                entity="grid",
+                entity_id=grid.pk,
+                household_id=None,
+                action="create",
+                before=None,
+                after={"village": village.code, "name": name},
+                actor_id=actor.pk,
+            )
+        ]
+    )
     return grid
 
 
@@ -148,11 +159,33 @@ def monitoring_line_set(
         if amount is None or amount <= 0:
             raise ValidationError("监测线金额必须为正数")
     line = MonitoringLine.objects.create(
-        region=region, year=year, effective_from=effective_from, basis=basis, amount=amount,
-        dibao_monthly=dibao_monthly, multiple=multiple, note=note, created_by=actor,
+        region=region,
+        year=year,
+        effective_from=effective_from,
+        basis=basis,
+        amount=amount,
+        dibao_monthly=dibao_monthly,
+        multiple=multiple,
+        note=note,
+        created_by=actor,
     )
-    log_changes([change_entry(entity="monitoring_line", entity_id=line.pk, household_id=None, action="create",
-                              before=None, after={"region": region.code, "year": year, "amount": amount,
-                                                  "effective_from": effective_from, "basis": basis},
-                              actor_id=actor.pk)])
+    log_changes(
+        [
+            change_entry(
+                entity="monitoring_line",
+                entity_id=line.pk,
+                household_id=None,
+                action="create",
+                before=None,
+                after={
+                    "region": region.code,
+                    "year": year,
+                    "amount": amount,
+                    "effective_from": effective_from,
+                    "basis": basis,
+                },
+                actor_id=actor.pk,
+            )
+        ]
+    )
     return line

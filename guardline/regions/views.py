@@ -30,13 +30,18 @@ def line_list(request):
                 raise ValidationError("请选择您管辖范围内的省、市或县")
             mode = request.POST.get("basis", "fixed")
             common = {
-                "actor": request.user, "region": region, "year": int(request.POST["year"]),
+                "actor": request.user,
+                "region": region,
+                "year": int(request.POST["year"]),
                 "effective_from": date.fromisoformat(request.POST["effective_from"]),
                 "note": request.POST.get("note", ""),
             }
             if mode == "dibao_multiple":
-                services.monitoring_line_set(**common, dibao_monthly=Decimal(request.POST["dibao_monthly"]),
-                                             multiple=Decimal(request.POST["multiple"]))
+                services.monitoring_line_set(
+                    **common,
+                    dibao_monthly=Decimal(request.POST["dibao_monthly"]),
+                    multiple=Decimal(request.POST["multiple"]),
+                )
             else:
                 services.monitoring_line_set(**common, amount=Decimal(request.POST["amount"]))
             messages.success(request, "监测线已保存")
@@ -47,5 +52,8 @@ def line_list(request):
     history = {r.code: list(selectors.monitoring_line_history(r)) for r in regions}
     today = date.today()
     rows = [(r, selectors.monitoring_line_on(r.code, today), history[r.code]) for r in regions]
-    return render(request, "regions/line_list.html", {"rows": rows, "can_manage": can_manage, "today": today,
-                                                        "regions": regions})
+    return render(
+        request,
+        "regions/line_list.html",
+        {"rows": rows, "can_manage": can_manage, "today": today, "regions": regions},
+    )

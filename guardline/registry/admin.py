@@ -5,7 +5,14 @@ from .models import Household, HouseholdYear, Member
 
 @admin.register(Household)
 class HouseholdAdmin(admin.ModelAdmin):
-    list_display = ("household_no", "head_name", "village_code", "household_type", "monitor_category", "member_count")
+    list_display = (
+        "household_no",
+        "head_name",
+        "village_code",
+        "household_type",
+        "monitor_category",
+        "member_count",
+    )
     search_fields = ("household_no",)
     list_filter = ("household_type", "monitor_category")
 

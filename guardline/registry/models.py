@@ -20,7 +20,9 @@ class Household(models.Model):
 
     household_no = models.CharField(_("户编号"), max_length=32, unique=True)
     village_code = models.CharField(_("行政区划代码"), max_length=12)
-    household_type = models.CharField(_("户类型"), max_length=20, choices=_choices(vocab.HOUSEHOLD_TYPES), blank=True)
+    household_type = models.CharField(
+        _("户类型"), max_length=20, choices=_choices(vocab.HOUSEHOLD_TYPES), blank=True
+    )
     monitor_category = models.CharField(
         _("监测对象类别"), max_length=30, choices=_choices(vocab.MONITOR_CATEGORIES), blank=True
     )
@@ -71,7 +73,9 @@ class Member(models.Model):
     labour_capacity = models.CharField(
         _("劳动技能"), max_length=20, choices=_choices(vocab.LABOUR_CAPACITIES), blank=True
     )
-    migrant_work = models.CharField(_("务工状况"), max_length=20, choices=_choices(vocab.MIGRANT_WORK), blank=True)
+    migrant_work = models.CharField(
+        _("务工状况"), max_length=20, choices=_choices(vocab.MIGRANT_WORK), blank=True
+    )
     work_months = models.PositiveSmallIntegerField(_("务工时间(月)"), null=True, blank=True)
     basic_medical_insured = models.BooleanField(_("参加基本医疗保险"), null=True, blank=True)
     is_active = models.BooleanField(default=True)
@@ -85,8 +89,20 @@ class Member(models.Model):
         return self.name
 
     TRACKED = (
-        "household_id", "name", "relation", "sex", "birth_date", "education", "student_status", "health",
-        "disability_grade", "labour_capacity", "migrant_work", "work_months", "basic_medical_insured", "is_active",
+        "household_id",
+        "name",
+        "relation",
+        "sex",
+        "birth_date",
+        "education",
+        "student_status",
+        "health",
+        "disability_grade",
+        "labour_capacity",
+        "migrant_work",
+        "work_months",
+        "basic_medical_insured",
+        "is_active",
     )
 
 
@@ -101,10 +117,18 @@ class HouseholdYear(models.Model):
     year = models.PositiveSmallIntegerField(_("年度"))
     snapshot_kind = models.CharField(max_length=20, choices=_choices(vocab.SNAPSHOT_KINDS), default="annual")
     wage_income = models.DecimalField(_("工资性收入"), max_digits=12, decimal_places=2, null=True, blank=True)
-    business_income = models.DecimalField(_("生产经营性收入"), max_digits=12, decimal_places=2, null=True, blank=True)
-    property_income = models.DecimalField(_("财产性收入"), max_digits=12, decimal_places=2, null=True, blank=True)
-    transfer_income = models.DecimalField(_("转移性收入"), max_digits=12, decimal_places=2, null=True, blank=True)
-    business_cost = models.DecimalField(_("生产经营性支出"), max_digits=12, decimal_places=2, null=True, blank=True)
+    business_income = models.DecimalField(
+        _("生产经营性收入"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    property_income = models.DecimalField(
+        _("财产性收入"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    transfer_income = models.DecimalField(
+        _("转移性收入"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    business_cost = models.DecimalField(
+        _("生产经营性支出"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
     claim_income = models.DecimalField(_("理赔收入"), max_digits=12, decimal_places=2, null=True, blank=True)
     compliant_out_of_pocket = models.DecimalField(
         _("合规自付支出"), max_digits=12, decimal_places=2, null=True, blank=True
@@ -115,8 +139,12 @@ class HouseholdYear(models.Model):
     uninsured_member = models.BooleanField(_("有家庭成员未参加基本医疗保险"), null=True, blank=True)
     household_size = models.PositiveSmallIntegerField(default=0)
     net_income = models.DecimalField(_("家庭纯收入"), max_digits=12, decimal_places=2, null=True, blank=True)
-    per_capita_net_income = models.DecimalField(_("人均纯收入"), max_digits=12, decimal_places=2, null=True, blank=True)
-    adjusted_income = models.DecimalField(_("调整后收入"), max_digits=12, decimal_places=2, null=True, blank=True)
+    per_capita_net_income = models.DecimalField(
+        _("人均纯收入"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    adjusted_income = models.DecimalField(
+        _("调整后收入"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
     per_capita_adjusted_income = models.DecimalField(
         _("人均调整后收入"), max_digits=12, decimal_places=2, null=True, blank=True
     )
@@ -131,10 +159,23 @@ class HouseholdYear(models.Model):
         return f"{self.household_id} {self.year} {self.snapshot_kind}"
 
     INPUTS = (
-        "wage_income", "business_income", "property_income", "transfer_income", "business_cost", "claim_income",
-        "compliant_out_of_pocket", "housing_unsafe", "dropout", "water_unsafe", "uninsured_member",
+        "wage_income",
+        "business_income",
+        "property_income",
+        "transfer_income",
+        "business_cost",
+        "claim_income",
+        "compliant_out_of_pocket",
+        "housing_unsafe",
+        "dropout",
+        "water_unsafe",
+        "uninsured_member",
     )
     DERIVED = (
-        "household_size", "net_income", "per_capita_net_income", "adjusted_income", "per_capita_adjusted_income",
+        "household_size",
+        "net_income",
+        "per_capita_net_income",
+        "adjusted_income",
+        "per_capita_adjusted_income",
         "formula_version",
     )

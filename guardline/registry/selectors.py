@@ -85,7 +85,11 @@ def household_years(user, household: Household) -> QuerySet[HouseholdYear]:
 
 def household_changes(user, household: Household, limit: int = 200) -> QuerySet[ChangeLog]:
     household_get(user, household.pk)
-    return ChangeLog.objects.filter(household_id=household.pk).select_related("actor").order_by("-at", "-id")[:limit]
+    return (
+        ChangeLog.objects.filter(household_id=household.pk)
+        .select_related("actor")
+        .order_by("-at", "-id")[:limit]
+    )
 
 
 def member_get(user, pk: int) -> Member:

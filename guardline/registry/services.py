@@ -22,8 +22,18 @@ from guardline.core.models import ChangeLog
 from .models import Household, HouseholdYear, Member
 
 MEMBER_FIELDS = (
-    "name", "relation", "sex", "birth_date", "education", "student_status", "health", "disability_grade",
-    "labour_capacity", "migrant_work", "work_months", "basic_medical_insured",
+    "name",
+    "relation",
+    "sex",
+    "birth_date",
+    "education",
+    "student_status",
+    "health",
+    "disability_grade",
+    "labour_capacity",
+    "migrant_work",
+    "work_months",
+    "basic_medical_insured",
 )
 HOUSEHOLD_FIELDS = ("village_code", "household_type", "monitor_category", "phone")
 LABOUR_ABLE = {"ordinary", "skilled", "weak"}
@@ -53,7 +63,14 @@ class ApplyResult:
     issues: list[RowIssue] = field(default_factory=list)
 
     def add(self, other: ApplyResult) -> None:
-        for name in ("created", "updated", "unchanged", "deactivated", "households_created", "households_updated"):
+        for name in (
+            "created",
+            "updated",
+            "unchanged",
+            "deactivated",
+            "households_created",
+            "households_updated",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.issues.extend(other.issues)
 
@@ -71,7 +88,10 @@ def _values(obj: Any, names: Iterable[str]) -> dict[str, Any]:
 def _household_header(rows: list[dict]) -> dict[str, Any]:
     """Household-level columns repeat on every member row; the head's row wins, then the first non-blank."""
     ordered = sorted(rows, key=lambda r: r.get("relation") != "head")
-    return {name: _clean(name, next((r.get(name) for r in ordered if r.get(name)), None)) for name in HOUSEHOLD_FIELDS}
+    return {
+        name: _clean(name, next((r.get(name) for r in ordered if r.get(name)), None))
+        for name in HOUSEHOLD_FIELDS
+    }
 
 
 def _refresh_derived(household: Household, members: list[Member]) -> None:
@@ -100,8 +120,13 @@ def registry_apply_rows(
     for row in rows:
         if allowed is not None and not allowed(row["village_code"]):
             result.issues.append(
-                RowIssue(row["source_row"], "行政区划代码", row["village_code"], "out_of_scope",
-                         "该村不在您的管辖范围内，本行未导入")
+                RowIssue(
+                    row["source_row"],
+                    "行政区划代码",
+                    row["village_code"],
+                    "out_of_scope",
+                    "该村不在您的管辖范围内，本行未导入",
+                )
             )
             continue
         by_household[row["household_no"]].append(row)
@@ -109,7 +134,9 @@ def registry_apply_rows(
         return result
 
     with transaction.atomic():
-        households = {h.household_no: h for h in Household.objects.filter(household_no__in=list(by_household))}
+        households = {
+            h.household_no: h for h in Household.objects.filter(household_no__in=list(by_household))
+        }
         ids = [r["id_number"] for rs in by_household.values() for r in rs]
         by_id = {m.id_number: m for m in Member.objects.filter(id_number__in=ids)}
         members_of: dict[int, dict[int, Member]] = defaultdict(dict)
@@ -135,14 +162,31 @@ def registry_apply_rows(
                 for name, value in header.items():
                     setattr(existing, name, value)
                 changed_households.append(existing)
-                logs.append(change_entry(entity="household", entity_id=existing.pk, household_id=existing.pk,
-                                         action="update", before=before, after=after, actor_id=actor_id))
+                logs.append(
+                    change_entry(
+                        entity="household",
+                        entity_id=existing.pk,
+                        household_id=existing.pk,
+                        action="update",
+                        before=before,
+                        after=after,
+                        actor_id=actor_id,
+                    )
+                )
         Household.objects.bulk_create(new_households, batch_size=1000)
         for h in new_households:
             households[h.household_no] = h
-            logs.append(change_entry(entity="household", entity_id=h.pk, household_id=h.pk, action="create",
-                                     before=None, after=_values(h, ("household_no", *HOUSEHOLD_FIELDS)),
-                                     actor_id=actor_id))
+            logs.append(
+                change_entry(
+                    entity="household",
+                    entity_id=h.pk,
+                    household_id=h.pk,
+                    action="create",
+                    before=None,
+                    after=_values(h, ("household_no", *HOUSEHOLD_FIELDS)),
+                    actor_id=actor_id,
+                )
+            )
         result.households_created = len(new_households)
         result.households_updated = len(changed_households)
 
@@ -157,8 +201,9 @@ def registry_apply_rows(
                 values["household_id"] = household.pk
                 member = by_id.get(row["id_number"])
                 if member is None:
-                    member = Member(id_number=row["id_number"], id_status=row.get("id_number_status") or "valid",
-                                    **values)
+                    member = Member(
+                        id_number=row["id_number"], id_status=row.get("id_number_status") or "valid", **values
+                    )
                     new_members.append(member)
                     members_of[household.pk][id(member)] = member
                     continue
@@ -173,8 +218,17 @@ def registry_apply_rows(
                 for name, value in values.items():
                     setattr(member, name, value)
                 changed_members.append(member)
-                logs.append(change_entry(entity="member", entity_id=member.pk, household_id=household.pk,
-                                         action="update", before=before, after=after, actor_id=actor_id))
+                logs.append(
+                    change_entry(
+                        entity="member",
+                        entity_id=member.pk,
+                        household_id=household.pk,
+                        action="update",
+                        before=before,
+                        after=after,
+                        actor_id=actor_id,
+                    )
+                )
         for no in by_household:
             household = households[no]
             if no in keep_absent_members:
@@ -184,17 +238,34 @@ def registry_apply_rows(
                     member.is_active = False
                     changed_members.append(member)
                     result.deactivated += 1
-                    logs.append(change_entry(entity="member", entity_id=member.pk, household_id=household.pk,
-                                             action="update", before={"is_active": True},
-                                             after={"is_active": False}, actor_id=actor_id))
+                    logs.append(
+                        change_entry(
+                            entity="member",
+                            entity_id=member.pk,
+                            household_id=household.pk,
+                            action="update",
+                            before={"is_active": True},
+                            after={"is_active": False},
+                            actor_id=actor_id,
+                        )
+                    )
         Member.objects.bulk_create(new_members, batch_size=2000)
         for m in new_members:
-            logs.append(change_entry(entity="member", entity_id=m.pk, household_id=m.household_id, action="create",
-                                     before=None, after=_values(m, ("id_number", *MEMBER_FIELDS)),
-                                     actor_id=actor_id))
+            logs.append(
+                change_entry(
+                    entity="member",
+                    entity_id=m.pk,
+                    household_id=m.household_id,
+                    action="create",
+                    before=None,
+                    after=_values(m, ("id_number", *MEMBER_FIELDS)),
+                    actor_id=actor_id,
+                )
+            )
         if changed_members:
-            Member.objects.bulk_update(changed_members, ["is_active", "household_id", *MEMBER_FIELDS],
-                                       batch_size=500)
+            Member.objects.bulk_update(
+                changed_members, ["is_active", "household_id", *MEMBER_FIELDS], batch_size=500
+            )
         result.created = len(new_members)
         result.updated = len(changed_members) - result.deactivated
 
@@ -210,7 +281,8 @@ def registry_apply_rows(
             _refresh_derived(household, members)
             derived.append(household)
         Household.objects.bulk_update(
-            derived, ["member_count", "head_name", "no_labour_household", "is_active", *HOUSEHOLD_FIELDS],
+            derived,
+            ["member_count", "head_name", "no_labour_household", "is_active", *HOUSEHOLD_FIELDS],
             batch_size=500,
         )
         log_changes(logs)
@@ -233,7 +305,9 @@ def income_apply_rows(
         }
         existing = {
             (y.household_id, y.year): y
-            for y in HouseholdYear.objects.filter(household__in=list(households.values()), snapshot_kind="annual")
+            for y in HouseholdYear.objects.filter(
+                household__in=list(households.values()), snapshot_kind="annual"
+            )
         }
         logs: list[ChangeLog] = []
         new_rows: list[HouseholdYear] = []
@@ -242,19 +316,35 @@ def income_apply_rows(
         for row in rows:
             household = households.get(row["household_no"])
             if household is None:
-                result.issues.append(RowIssue(row["source_row"], "户编号", row["household_no"], "unknown_household",
-                                              "户编号在台账中不存在，请先导入户籍台账"))
+                result.issues.append(
+                    RowIssue(
+                        row["source_row"],
+                        "户编号",
+                        row["household_no"],
+                        "unknown_household",
+                        "户编号在台账中不存在，请先导入户籍台账",
+                    )
+                )
                 continue
             if allowed is not None and not allowed(household.village_code):
-                result.issues.append(RowIssue(row["source_row"], "户编号", row["household_no"], "out_of_scope",
-                                              "该户不在您的管辖范围内，本行未导入"))
+                result.issues.append(
+                    RowIssue(
+                        row["source_row"],
+                        "户编号",
+                        row["household_no"],
+                        "out_of_scope",
+                        "该户不在您的管辖范围内，本行未导入",
+                    )
+                )
                 continue
             values = {name: row.get(name) for name in INCOME_INPUTS}
             figures = income_formula.compute(values, household.member_count)
             values.update(household_size=household.member_count, **figures.__dict__)
             current = existing.get((household.pk, row["year"]))
             if current is None:
-                current = HouseholdYear(household=household, year=row["year"], snapshot_kind="annual", **values)
+                current = HouseholdYear(
+                    household=household, year=row["year"], snapshot_kind="annual", **values
+                )
                 new_rows.append(current)
             else:
                 before, after = diff(_values(current, values), values)
@@ -264,19 +354,37 @@ def income_apply_rows(
                 for name, value in values.items():
                     setattr(current, name, value)
                 changed.append(current)
-                logs.append(change_entry(entity="household_year", entity_id=current.pk, household_id=household.pk,
-                                         action="update", before=before, after=after, actor_id=actor_id))
+                logs.append(
+                    change_entry(
+                        entity="household_year",
+                        entity_id=current.pk,
+                        household_id=household.pk,
+                        action="update",
+                        before=before,
+                        after=after,
+                        actor_id=actor_id,
+                    )
+                )
             best = latest.get(household.pk)
             if best is None or current.year >= best.year:
                 latest[household.pk] = current
         HouseholdYear.objects.bulk_create(new_rows, batch_size=2000)
         for y in new_rows:
-            logs.append(change_entry(entity="household_year", entity_id=y.pk, household_id=y.household_id,
-                                     action="create", before=None,
-                                     after={"year": y.year, **_values(y, INCOME_INPUTS + HouseholdYear.DERIVED)},
-                                     actor_id=actor_id))
+            logs.append(
+                change_entry(
+                    entity="household_year",
+                    entity_id=y.pk,
+                    household_id=y.household_id,
+                    action="create",
+                    before=None,
+                    after={"year": y.year, **_values(y, INCOME_INPUTS + HouseholdYear.DERIVED)},
+                    actor_id=actor_id,
+                )
+            )
         if changed:
-            HouseholdYear.objects.bulk_update(changed, [*INCOME_INPUTS, *HouseholdYear.DERIVED], batch_size=500)
+            HouseholdYear.objects.bulk_update(
+                changed, [*INCOME_INPUTS, *HouseholdYear.DERIVED], batch_size=500
+            )
         updated_households = []
         for household_id, year_row in latest.items():
             household = next(h for h in households.values() if h.pk == household_id)
@@ -284,16 +392,24 @@ def income_apply_rows(
                 household.latest_income_year = year_row.year
                 household.latest_per_capita_income = year_row.per_capita_net_income
                 updated_households.append(household)
-        Household.objects.bulk_update(updated_households, ["latest_income_year", "latest_per_capita_income"],
-                                      batch_size=500)
+        Household.objects.bulk_update(
+            updated_households, ["latest_income_year", "latest_per_capita_income"], batch_size=500
+        )
         log_changes(logs)
         result.created, result.updated = len(new_rows), len(changed)
     return result
 
 
 MEMBER_EDITABLE = (
-    "name", "education", "student_status", "health", "disability_grade", "labour_capacity", "migrant_work",
-    "work_months", "basic_medical_insured",
+    "name",
+    "education",
+    "student_status",
+    "health",
+    "disability_grade",
+    "labour_capacity",
+    "migrant_work",
+    "work_months",
+    "basic_medical_insured",
 )
 
 
@@ -314,8 +430,19 @@ def member_update(*, actor, member: Member, **changes: Any) -> Member:
         setattr(member, name, value)
     member.full_clean(exclude=["household", "id_number"])
     member.save(update_fields=[*after, "updated_at"])
-    log_changes([change_entry(entity="member", entity_id=member.pk, household_id=member.household_id,
-                              action="update", before=before, after=after, actor_id=actor.pk)])
+    log_changes(
+        [
+            change_entry(
+                entity="member",
+                entity_id=member.pk,
+                household_id=member.household_id,
+                action="update",
+                before=before,
+                after=after,
+                actor_id=actor.pk,
+            )
+        ]
+    )
     household = member.household
     _refresh_derived(household, list(household.members.all()))
     household.save(update_fields=["member_count", "head_name", "no_labour_household", "updated_at"])
@@ -340,8 +467,19 @@ def household_update(*, actor, household: Household, **changes: Any) -> Househol
         setattr(household, name, value)
     household.full_clean()
     household.save(update_fields=[*after, "updated_at"])
-    log_changes([change_entry(entity="household", entity_id=household.pk, household_id=household.pk,
-                              action="update", before=before, after=after, actor_id=actor.pk)])
+    log_changes(
+        [
+            change_entry(
+                entity="household",
+                entity_id=household.pk,
+                household_id=household.pk,
+                action="update",
+                before=before,
+                after=after,
+                actor_id=actor.pk,
+            )
+        ]
+    )
     return household
 
 

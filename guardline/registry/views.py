@@ -45,12 +45,23 @@ def household_list(request):
         q=request.GET.get("q", "").strip(),
     )
     qs = selectors.household_list(request.user, filters).only(
-        "id", "household_no", "village_code", "household_type", "monitor_category", "head_name", "member_count",
-        "latest_per_capita_income", "latest_income_year", "phone", "no_labour_household",
+        "id",
+        "household_no",
+        "village_code",
+        "household_type",
+        "monitor_category",
+        "head_name",
+        "member_count",
+        "latest_per_capita_income",
+        "latest_income_year",
+        "phone",
+        "no_labour_household",
     )
     page = Paginator(qs, settings.GUARDLINE["HOUSEHOLD_PAGE_SIZE"]).get_page(request.GET.get("page"))
     village_names = dict(
-        regions_for_user(request.user).filter(code__in={h.village_code for h in page}).values_list("code", "name")
+        regions_for_user(request.user)
+        .filter(code__in={h.village_code for h in page})
+        .values_list("code", "name")
     )
     rows = [
         {"h": h, "village": village_names.get(h.village_code, h.village_code), "phone": mask_phone(h.phone)}
@@ -59,11 +70,20 @@ def household_list(request):
     townships = regions_for_user(request.user, level=4)[:500]
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "registry/household_list.html", {
-        "page": page, "rows": rows, "filters": filters, "townships": townships, "query": query.urlencode(),
-        "household_types": vocab.HOUSEHOLD_TYPES, "categories": vocab.MONITOR_CATEGORIES,
-        "income_bands": {k: v[2] for k, v in selectors.INCOME_BANDS.items()},
-    })
+    return render(
+        request,
+        "registry/household_list.html",
+        {
+            "page": page,
+            "rows": rows,
+            "filters": filters,
+            "townships": townships,
+            "query": query.urlencode(),
+            "household_types": vocab.HOUSEHOLD_TYPES,
+            "categories": vocab.MONITOR_CATEGORIES,
+            "income_bands": {k: v[2] for k, v in selectors.INCOME_BANDS.items()},
+        },
+    )
 
 
 @login_required
@@ -81,12 +101,21 @@ def household_detail(request, pk: int):
         change.after_shown = _mask_values(change.after, revealed)
     line = monitoring_line_for_household(household, date.today())
     village = regions_for_user(request.user).filter(code=household.village_code).first()
-    return render(request, "registry/household_detail.html", {
-        "household": household, "members": members, "years": selectors.household_years(request.user, household),
-        "changes": changes, "revealed": revealed,
-        "can_reveal": can_reveal, "phone": household.phone if revealed else mask_phone(household.phone),
-        "line": line, "village": village,
-    })
+    return render(
+        request,
+        "registry/household_detail.html",
+        {
+            "household": household,
+            "members": members,
+            "years": selectors.household_years(request.user, household),
+            "changes": changes,
+            "revealed": revealed,
+            "can_reveal": can_reveal,
+            "phone": household.phone if revealed else mask_phone(household.phone),
+            "line": line,
+            "village": village,
+        },
+    )
 
 
 @login_required

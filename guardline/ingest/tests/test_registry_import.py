@@ -100,7 +100,9 @@ def test_income_import_computes_per_capita_and_flags_unknown_households(tmp_path
     h = Household.objects.get(household_no=nos[0])
     y = h.years.get(year=2024)
     r = income[0]
-    net = sum(Decimal(r[k]) for k in ("工资性收入", "生产经营性收入", "财产性收入", "转移性收入")) - Decimal(r["生产经营性支出"])
+    net = sum(Decimal(r[k]) for k in ("工资性收入", "生产经营性收入", "财产性收入", "转移性收入")) - Decimal(
+        r["生产经营性支出"]
+    )
     assert y.net_income == net
     assert y.per_capita_net_income == (net / h.member_count).quantize(Decimal("0.01"))
     assert y.adjusted_income == net - Decimal(r["合规自付支出"])

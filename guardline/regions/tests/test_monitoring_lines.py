@@ -24,29 +24,49 @@ def officers(make_user):
 def test_line_history_default_override_and_formula(officers, households):
     province, county = Region.objects.get(code="52"), Region.objects.get(code=COUNTY)
     h = households["A"]
-    monitoring_line_set(actor=officers["province"], region=province, year=2024, effective_from=date(2024, 1, 1),
-                        amount=Decimal("8700"))
+    monitoring_line_set(
+        actor=officers["province"],
+        region=province,
+        year=2024,
+        effective_from=date(2024, 1, 1),
+        amount=Decimal("8700"),
+    )
     assert monitoring_line_for_household(h, date(2023, 12, 31)) is None
     assert monitoring_line_for_household(h, date(2024, 3, 1)).amount == Decimal("8700")
 
     # County override from July: 2 × monthly 低保 standard 600 × 12 = 14,400.
-    override = monitoring_line_set(actor=officers["county"], region=county, year=2024,
-                                   effective_from=date(2024, 7, 1), dibao_monthly=Decimal("600"),
-                                   multiple=Decimal("2"))
+    override = monitoring_line_set(
+        actor=officers["county"],
+        region=county,
+        year=2024,
+        effective_from=date(2024, 7, 1),
+        dibao_monthly=Decimal("600"),
+        multiple=Decimal("2"),
+    )
     assert override.amount == Decimal("14400.00")
     assert override.basis == MonitoringLine.Basis.DIBAO_MULTIPLE
     assert monitoring_line_for_household(h, date(2024, 6, 30)).amount == Decimal("8700")
     assert monitoring_line_for_household(h, date(2024, 7, 1)).pk == override.pk
 
     # A new province line for 2025 applies in 2025: the 2024 county override does not carry over.
-    line_2025 = monitoring_line_set(actor=officers["province"], region=province, year=2025,
-                                    effective_from=date(2025, 1, 1), amount=Decimal("9000"))
+    line_2025 = monitoring_line_set(
+        actor=officers["province"],
+        region=province,
+        year=2025,
+        effective_from=date(2025, 1, 1),
+        amount=Decimal("9000"),
+    )
     assert monitoring_line_for_household(h, date(2025, 2, 1)).pk == line_2025.pk
     # History is kept: the 2024 decision date still resolves to the override.
     assert monitoring_line_for_household(h, date(2024, 12, 31)).pk == override.pk
     # A correction later in the year supersedes, without editing the old row.
-    fix = monitoring_line_set(actor=officers["province"], region=province, year=2025,
-                              effective_from=date(2025, 4, 1), amount=Decimal("9100"))
+    fix = monitoring_line_set(
+        actor=officers["province"],
+        region=province,
+        year=2025,
+        effective_from=date(2025, 4, 1),
+        amount=Decimal("9100"),
+    )
     assert monitoring_line_for_household(h, date(2025, 3, 31)).pk == line_2025.pk
     assert monitoring_line_for_household(h, date(2025, 4, 1)).pk == fix.pk
     assert MonitoringLine.objects.count() == 4
@@ -55,18 +75,34 @@ def test_line_history_default_override_and_formula(officers, households):
 def test_line_rules(officers, cadre_a, villages):
     county = Region.objects.get(code=COUNTY)
     with pytest.raises(PermissionDenied):
-        monitoring_line_set(actor=cadre_a, region=county, year=2024, effective_from=date(2024, 1, 1),
-                            amount=Decimal("1"))
+        monitoring_line_set(
+            actor=cadre_a, region=county, year=2024, effective_from=date(2024, 1, 1), amount=Decimal("1")
+        )
     with pytest.raises(ValidationError):
-        monitoring_line_set(actor=officers["county"], region=county, year=2024, effective_from=date(2024, 1, 1),
-                            amount=Decimal("-5"))
+        monitoring_line_set(
+            actor=officers["county"],
+            region=county,
+            year=2024,
+            effective_from=date(2024, 1, 1),
+            amount=Decimal("-5"),
+        )
     with pytest.raises(ValidationError):
-        monitoring_line_set(actor=officers["county"], region=villages["A"], year=2024,
-                            effective_from=date(2024, 1, 1), amount=Decimal("8000"))
+        monitoring_line_set(
+            actor=officers["county"],
+            region=villages["A"],
+            year=2024,
+            effective_from=date(2024, 1, 1),
+            amount=Decimal("8000"),
+        )
     other_county = Region.objects.get(code="52")
     with pytest.raises(PermissionDenied):  # a county administrator cannot set the province default
-        monitoring_line_set(actor=officers["county"], region=other_county, year=2024,
-                            effective_from=date(2024, 1, 1), amount=Decimal("8000"))
+        monitoring_line_set(
+            actor=officers["county"],
+            region=other_county,
+            year=2024,
+            effective_from=date(2024, 1, 1),
+            amount=Decimal("8000"),
+        )
 
 
 def test_import_divisions_is_idempotent_and_builds_the_tree(db):

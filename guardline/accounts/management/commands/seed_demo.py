@@ -20,17 +20,33 @@ class Command(BaseCommand):
     def handle(self, *args, county: str, **options):
         county_region = Region.objects.filter(code=county).first()
         if county_region is None:
-            raise CommandError(f"County {county} not loaded: run `guardline import_divisions --county {county}` first")
+            raise CommandError(
+                f"County {county} not loaded: run `guardline import_divisions --county {county}` first"
+            )
         province = county[:2]
-        for year, amount, start in ((2023, "8050", date(2023, 1, 1)), (2024, "8700", date(2024, 1, 1)),
-                                    (2025, "8700", date(2025, 1, 1)), (2026, "9000", date(2026, 1, 1))):
-            MonitoringLine.objects.get_or_create(region_id=province, year=year, effective_from=start,
-                                                 defaults={"amount": Decimal(amount), "note": "演示数据：省级默认"})
+        for year, amount, start in (
+            (2023, "8050", date(2023, 1, 1)),
+            (2024, "8700", date(2024, 1, 1)),
+            (2025, "8700", date(2025, 1, 1)),
+            (2026, "9000", date(2026, 1, 1)),
+        ):
+            MonitoringLine.objects.get_or_create(
+                region_id=province,
+                year=year,
+                effective_from=start,
+                defaults={"amount": Decimal(amount), "note": "演示数据：省级默认"},
+            )
         # The busiest village of the county (by households) makes the village-level demo accounts interesting.
-        busiest = (Household.objects.filter(village_code__startswith=county).values_list("village_code", flat=True)
-                   .order_by("village_code").first())
+        busiest = (
+            Household.objects.filter(village_code__startswith=county)
+            .values_list("village_code", flat=True)
+            .order_by("village_code")
+            .first()
+        )
         village = Region.objects.filter(code=busiest).first() if busiest else None
-        village = village or Region.objects.filter(code__startswith=county, level=Region.Level.VILLAGE).first()
+        village = (
+            village or Region.objects.filter(code__startswith=county, level=Region.Level.VILLAGE).first()
+        )
         township = village.parent if village else None
         accounts = [
             ("province", Role.PROVINCE_OFFICER, province, "省级管理员", ""),
@@ -42,11 +58,18 @@ class Command(BaseCommand):
             ("medical", Role.DEPARTMENT_OFFICER, county, "医保局数据专员", "medical_insurance"),
             ("auditor", Role.AUDITOR, county, "审计员", ""),
         ]
-        self.stdout.write(self.style.SUCCESS("Demo accounts (password for all: %s)" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD})"))
         for username, role, region, name, department in accounts:
             if not User.objects.filter(username=username).exists():
-                user_create(actor=None, username=username, password=DEMO_PASSWORD, role=role, regions=[region],
-                            full_name=name, department=department)
+                user_create(
+                    actor=None,
+                    username=username,
+                    password=DEMO_PASSWORD,
+                    role=role,
+                    regions=[region],
+                    full_name=name,
+                    department=department,
+                )
             where = Region.objects.get(code=region)
             self.stdout.write(f"  {username:<13} {Role(role).label:<12} {where.name} ({region})")
         if village:

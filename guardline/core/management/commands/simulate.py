@@ -29,11 +29,22 @@ class Command(BaseCommand):
             sys.stderr.write(f"\r{stage}: {done}/{total}        ")
             sys.stderr.flush()
 
-        summary = simulate_county(county=o["county"], households=o["households"], seed=o["seed"], out_dir=o["out"],
-                                  divisions_dir=o["divisions"], start=o["start"], months=o["months"],
-                                  quirks=o["quirks"], progress=progress)
+        summary = simulate_county(
+            county=o["county"],
+            households=o["households"],
+            seed=o["seed"],
+            out_dir=o["out"],
+            divisions_dir=o["divisions"],
+            start=o["start"],
+            months=o["months"],
+            quirks=o["quirks"],
+            progress=progress,
+        )
         sys.stderr.write("\n")
-        self.stdout.write(self.style.SUCCESS(f"Simulated county {o['county']} in {time.monotonic() - started:.1f}s"
-                                             f" → {o['out']}"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Simulated county {o['county']} in {time.monotonic() - started:.1f}s → {o['out']}"
+            )
+        )
         for key, value in summary.items():
             self.stdout.write(f"  {key}: {value}")

@@ -16,7 +16,9 @@ class ImportCommand(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
-        parser.add_argument("--force", action="store_true", help="apply again even if this exact file was imported")
+        parser.add_argument(
+            "--force", action="store_true", help="apply again even if this exact file was imported"
+        )
         parser.add_argument("--report", type=Path, help="also write the row-level error report (xlsx) here")
 
     def handle(self, *args, file: Path, force: bool, report: Path | None, **options):

@@ -11,8 +11,12 @@ class Command(BaseCommand):
     help = "Load the statistical division codes (province → village) from the divisions folder. Idempotent."
 
     def add_arguments(self, parser):
-        parser.add_argument("--path", type=Path, default=settings.GUARDLINE["DIVISIONS_DIR"],
-                            help="folder with provinces/cities/areas/streets/villages .csv.xz")
+        parser.add_argument(
+            "--path",
+            type=Path,
+            default=settings.GUARDLINE["DIVISIONS_DIR"],
+            help="folder with provinces/cities/areas/streets/villages .csv.xz",
+        )
         parser.add_argument("--province", help="2-digit province code, e.g. 52")
         parser.add_argument("--county", help="6-digit county code, e.g. 520526")
 
@@ -32,6 +36,10 @@ class Command(BaseCommand):
         except FileNotFoundError as exc:
             raise CommandError(str(exc)) from exc
         counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
-        self.stdout.write(self.style.SUCCESS(f"Divisions loaded: {counts} in {time.monotonic() - started:.1f}s"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Divisions loaded: {counts} in {time.monotonic() - started:.1f}s")
+        )
         if result.orphans:
-            self.stdout.write(self.style.WARNING(f"{result.orphans} codes whose parent is missing from the source"))
+            self.stdout.write(
+                self.style.WARNING(f"{result.orphans} codes whose parent is missing from the source")
+            )
