@@ -16,7 +16,8 @@ from guardline.accounts.roles import Perm, has_perm
 from guardline.core.services import personal_data_access_log
 from guardline.regions.selectors import monitoring_line_for_household, regions_for_user
 
-from . import selectors
+from . import selectors, services
+from .forms import MemberForm
 
 REVEAL_SESSION_KEY = "revealed_households"
 
@@ -110,7 +111,7 @@ def household_detail(request, pk: int):
             "years": selectors.household_years(request.user, household),
             "changes": changes,
             "revealed": revealed,
-            "can_reveal": can_reveal,
+            "can_reveal": can_reveal, "can_edit": has_perm(request.user, Perm.EDIT_REGISTRY),
             "phone": household.phone if revealed else mask_phone(household.phone),
             "line": line,
             "village": village,
@@ -134,3 +135,18 @@ def household_reveal(request, pk: int):
     revealed.add(household.pk)
     request.session[REVEAL_SESSION_KEY] = sorted(revealed)
     return redirect("registry:household_detail", pk=pk)
+
+
+@login_required
+def member_edit(request, pk: int):
+    """Edit one member (village cadres and county staff); the change is logged with before/after."""
+    member = selectors.member_get(request.user, pk)
+    if not has_perm(request.user, Perm.EDIT_REGISTRY):
+        raise PermissionDenied("您的角色不能修改台账")
+    form = MemberForm(request.POST or None, instance=selectors.member_get(request.user, pk))
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        services.member_update(actor=request.user, member=member, **changes)
+        messages.success(request, "成员信息已保存")
+        return redirect("registry:household_detail", pk=member.household_id)
+    return render(request, "registry/member_edit.html", {"form": form, "member": member})
