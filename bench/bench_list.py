@@ -24,8 +24,12 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "guardline-bench-list")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    os.environ.update(DATABASE_URL=f"sqlite:///{args.workdir / 'list.sqlite3'}", GUARDLINE_VAR_DIR=str(args.workdir),
-                      DJANGO_SETTINGS_MODULE="config.settings.base", GUARDLINE_DEBUG="0")
+    os.environ.update(
+        DATABASE_URL=f"sqlite:///{args.workdir / 'list.sqlite3'}",
+        GUARDLINE_VAR_DIR=str(args.workdir),
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        GUARDLINE_DEBUG="0",
+    )
     import django
 
     django.setup()
@@ -55,28 +59,46 @@ def main() -> None:
             for i in range(have, args.households):
                 v = villages[i % len(villages)]
                 income = None if rng.random() < 0.05 else round(rng.lognormvariate(9.5, 0.5), 2)
-                batch.append((f"{v}{i:07d}", v, rng.choice(["former_poor", "general", "general"]),
-                              "marginal" if rng.random() < 0.03 else "", "张三", rng.randint(1, 7),
-                              2024 if income else None, income))
+                batch.append(
+                    (
+                        f"{v}{i:07d}",
+                        v,
+                        rng.choice(["former_poor", "general", "general"]),
+                        "marginal" if rng.random() < 0.03 else "",
+                        "张三",
+                        rng.randint(1, 7),
+                        2024 if income else None,
+                        income,
+                    )
+                )
                 if len(batch) == 50000:
                     cur.executemany(
                         "INSERT INTO registry_household (household_no, village_code, household_type, "
                         "monitor_category, head_name, member_count, latest_income_year, latest_per_capita_income, "
                         "no_labour_household, relocation_site, phone, is_active, created_at, updated_at) VALUES "
-                        "(%s,%s,%s,%s,%s,%s,%s,%s,0,0,'13800001234',1,datetime('now'),datetime('now'))", batch)
+                        "(%s,%s,%s,%s,%s,%s,%s,%s,0,0,'13800001234',1,datetime('now'),datetime('now'))",
+                        batch,
+                    )
                     batch = []
             if batch:
                 cur.executemany(
                     "INSERT INTO registry_household (household_no, village_code, household_type, "
                     "monitor_category, head_name, member_count, latest_income_year, latest_per_capita_income, "
                     "no_labour_household, relocation_site, phone, is_active, created_at, updated_at) VALUES "
-                    "(%s,%s,%s,%s,%s,%s,%s,%s,0,0,'13800001234',1,datetime('now'),datetime('now'))", batch)
+                    "(%s,%s,%s,%s,%s,%s,%s,%s,0,0,'13800001234',1,datetime('now'),datetime('now'))",
+                    batch,
+                )
         print(f"filled {args.households - have:,} households in {time.monotonic() - started:.0f}s")
         with connection.cursor() as cur:
             cur.execute("ANALYZE")
     if not User.objects.filter(username="bench").exists():
-        user_create(actor=None, username="bench", password="Bench-Password-2026", role=Role.COUNTY_STAFF,
-                    regions=[county])
+        user_create(
+            actor=None,
+            username="bench",
+            password="Bench-Password-2026",
+            role=Role.COUNTY_STAFF,
+            regions=[county],
+        )
     client = Client()
     client.login(username="bench", password="Bench-Password-2026")
     township = villages[0][:9]

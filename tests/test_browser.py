@@ -11,6 +11,10 @@ from tests.support import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+# Playwright's sync API runs an event loop in this thread; the ORM calls the test makes between page actions are
+# still synchronous and safe.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -38,7 +42,6 @@ def browser():
 
 
 def test_login_and_open_household_page(browser, live_server, households, cadre_a, tmp_path):
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     page = browser.new_page(locale="zh-CN")
     page.goto(f"{live_server.url}/")
     assert "/accounts/login/" in page.url

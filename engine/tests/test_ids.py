@@ -26,7 +26,12 @@ def test_standard_example_is_valid_with_derived_sex_and_birth_date():
 
 
 def test_lowercase_x_spaces_fullwidth_and_apostrophe_are_normalised():
-    for raw in ["11010519491231002x", " 11010519491231002X ", "'11010519491231002X", "１１０１０５１９４９１２３１００２Ｘ"]:
+    for raw in [
+        "11010519491231002x",
+        " 11010519491231002X ",
+        "'11010519491231002X",
+        "１１０１０５１９４９１２３１００２Ｘ",
+    ]:
         assert classify_id_number(raw).number == STANDARD_EXAMPLE, raw
 
 
@@ -64,7 +69,9 @@ def test_bad_checksum_bad_date_bad_format_missing():
     first17 = "11010519491331002"  # month 13
     assert classify_id_number(first17 + check_char(first17)).status is IdStatus.BAD_DATE
     first17 = "11010520991231002"  # born in the future
-    assert classify_id_number(first17 + check_char(first17), today=date(2026, 1, 1)).status is IdStatus.BAD_DATE
+    assert (
+        classify_id_number(first17 + check_char(first17), today=date(2026, 1, 1)).status is IdStatus.BAD_DATE
+    )
     assert classify_id_number("1101051949123100").status is IdStatus.BAD_FORMAT
     assert classify_id_number("11010519491231002Y").status is IdStatus.BAD_FORMAT
     assert classify_id_number("").status is IdStatus.MISSING

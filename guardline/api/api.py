@@ -45,26 +45,17 @@ class MemberOut(Schema):
     labour_capacity: str
     is_active: bool
 
+    @staticmethod
+    def resolve_id_number_masked(obj) -> str:
+        return mask_id_number(obj.id_number)
+
 
 class HouseholdDetailOut(HouseholdOut):
     members: list[MemberOut]
 
-
-def _household(h) -> dict:
-    return {
-        "id": h.pk,
-        "household_no": h.household_no,
-        "village_code": h.village_code,
-        "household_type": h.household_type,
-        "monitor_category": h.monitor_category,
-        "head_name": h.head_name,
-        "member_count": h.member_count,
-        "phone_masked": mask_phone(h.phone),
-        "latest_income_year": h.latest_income_year,
-        "latest_per_capita_income": float(h.latest_per_capita_income)
-        if h.latest_per_capita_income is not None
-        else None,
-    }
+    @staticmethod
+    def resolve_members(obj):
+        return obj.members.order_by("-is_active", "id")
 
 
 def _require(request) -> None:
@@ -87,19 +78,4 @@ def list_households(request, region: str = "", household_type: str = "", monitor
 def get_household(request, household_id: int):
     """One household with its members; 404 if it is outside the caller's regions."""
     _require(request)
-    h = selectors.household_get(request.user, household_id)
-    members = [
-        {
-            "id": m.pk,
-            "name": m.name,
-            "id_number_masked": mask_id_number(m.id_number),
-            "relation": m.relation,
-            "sex": m.sex,
-            "birth_date": m.birth_date,
-            "health": m.health,
-            "labour_capacity": m.labour_capacity,
-            "is_active": m.is_active,
-        }
-        for m in selectors.household_members(request.user, h)
-    ]
-    return {**_household(h), "members": members}
+    return selectors.household_get(request.user, household_id)

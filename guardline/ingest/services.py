@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -137,17 +138,16 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
         extra += _unknown_village_issues(result)
         dup_issues, skip_rows = _duplicate_person_issues(result)
         extra += dup_issues
-    rejected_households = (
-        {
+    rejected_households: set[str] = set()
+    if kind == "registry":
+        # Households with a rejected row keep the members the file does not list: the missing one may be that row.
+        rejected_households = {
             r[0]
             for r in result.con.execute(
-                f"SELECT DISTINCT household_no FROM {result.raw} WHERE source_row IN "
+                f"SELECT DISTINCT household_no FROM {result.raw} WHERE household_no IS NOT NULL AND source_row IN "
                 f"(SELECT source_row FROM {result.errors} WHERE severity = 'error')"
             ).fetchall()
         }
-        if kind == "registry" and getattr(result, "raw", None)
-        else set()
-    )
     total = result.con.execute(f"SELECT count(*) FROM {result.clean}").fetchone()[0]
     totals = ApplyResult()
     done = 0
@@ -184,12 +184,8 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
             current_household = row["household_no"]
     flush()
 
-    issues = totals.issues + extra
-    rejected_extra = {i.source_row for i in issues if i.severity == "error"}
-    if issues:
-        result.add_issues([i.__dict__ for i in issues])
-    report = Path(result.con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or "/tmp")
-    report = Path(f"/tmp/guardline-report-{batch.pk}.xlsx")
+    result.add_issues([i.__dict__ for i in totals.issues + extra])
+    report = Path(tempfile.mkstemp(prefix=f"guardline-report-{batch.pk}-", suffix=".xlsx")[1])
     write_error_report(result, report)
     error_rows = result.con.execute(
         f"SELECT count(DISTINCT source_row) FILTER (WHERE severity='error'), count(*) FILTER (WHERE severity='warning')"
@@ -203,7 +199,7 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
     batch.errors_sample = [
         dict(zip(("source_row", "column", "value", "code", "message", "severity"), r, strict=True))
         for r in result.con.execute(
-            f"SELECT source_row, column, value, code, message, severity FROM {result.errors} "
+            f'SELECT source_row, "column", value, code, message, severity FROM {result.errors} '
             f"ORDER BY severity, source_row LIMIT {SAMPLE_ERRORS}"
         ).fetchall()
     ]
@@ -217,5 +213,4 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
         f"新增 {totals.created}，更新 {totals.updated}，未变 {totals.unchanged}"
         + (f"，停用成员 {totals.deactivated}" if totals.deactivated else "")
     )
-    del rejected_extra
     batch.save()

@@ -37,10 +37,20 @@ def test_member_edit_is_logged_and_shown(client, cadre_a, households):
     h = households["A"]
     member = h.members.first()
     client.login(username="cadre_a", password=PASSWORD)
-    response = client.post(f"/households/members/{member.pk}/edit/", {
-        "name": member.name, "health": "disabled", "disability_grade": "2", "labour_capacity": "weak",
-        "education": "", "student_status": "", "migrant_work": "", "work_months": "", "basic_medical_insured": "",
-    })
+    response = client.post(
+        f"/households/members/{member.pk}/edit/",
+        {
+            "name": member.name,
+            "health": "disabled",
+            "disability_grade": "2",
+            "labour_capacity": "weak",
+            "education": "",
+            "student_status": "",
+            "migrant_work": "",
+            "work_months": "",
+            "basic_medical_insured": "",
+        },
+    )
     assert response.status_code == 302
     member.refresh_from_db()
     assert (member.health, member.disability_grade) == ("disabled", 2)
@@ -50,7 +60,9 @@ def test_member_edit_is_logged_and_shown(client, cadre_a, households):
     assert change.request_id
     page = client.get(f"/households/{h.pk}/").content.decode()
     assert "disabled" in page and "cadre_a" in page
-    bad = client.post(f"/households/members/{member.pk}/edit/", {"name": member.name, "disability_grade": "7"})
+    bad = client.post(
+        f"/households/members/{member.pk}/edit/", {"name": member.name, "disability_grade": "7"}
+    )
     assert bad.status_code == 200 and "残疾等级应为 1–4" in bad.content.decode()
 
 

@@ -1,0 +1,122 @@
+"""Declarations of the tables counties and departments send (INTERCHANGE.md): fields, header synonyms, kinds,
+required fields and natural keys. Adding a table (e.g. a department feed) is a declaration here, not new code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine import vocab
+
+KINDS = ("text", "id_number", "date", "money", "int", "bool", "enum", "region_code", "phone")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column: canonical name, Chinese header synonyms, kind and checks.
+
+    Enum fields map a cell holding the Chinese label, a known alias or the code itself to the code; `strict=False`
+    turns an unknown value into a warning (value dropped) instead of a rejected row."""
+
+    name: str
+    synonyms: tuple[str, ...]
+    kind: str = "text"
+    required: bool = False
+    vocab: dict[str, str] | None = field(default=None, hash=False, compare=False)
+    aliases: dict[str, str] | None = field(default=None, hash=False, compare=False)
+    strict: bool = True
+    min: float | None = None
+    max: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown field kind {self.kind!r} for {self.name}")
+        if self.kind == "enum" and not self.vocab:
+            raise ValueError(f"enum field {self.name} needs a vocabulary")
+
+    @property
+    def label(self) -> str:
+        """The Chinese header people know the column by."""
+        return self.synonyms[0] if self.synonyms else self.name
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    key: str
+    title_zh: str
+    fields: tuple[Field, ...]
+    natural_key: tuple[str, ...]
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+    @property
+    def required(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.required)
+
+
+def _enum(
+    name: str,
+    synonyms: tuple[str, ...],
+    table: dict[str, str],
+    *,
+    strict: bool = True,
+    required: bool = False,
+) -> Field:
+    return Field(
+        name, synonyms, "enum", required, vocab=table, aliases=vocab.ALIASES.get(name), strict=strict
+    )
+
+
+REGISTRY = TableSpec(
+    key="registry",
+    title_zh="户籍台账（家庭成员）",
+    natural_key=("household_no", "id_number"),
+    fields=(
+        Field("household_no", ("户编号",), required=True),
+        Field("village_code", ("行政区划代码", "村代码"), "region_code", required=True),
+        _enum("household_type", ("户类型",), vocab.HOUSEHOLD_TYPES),
+        _enum("monitor_category", ("监测对象类别",), vocab.MONITOR_CATEGORIES),
+        Field("name", ("姓名",), required=True),
+        Field("id_number", ("证件号码", "身份证号", "身份证号码"), "id_number", required=True),
+        _enum("relation", ("与户主关系",), vocab.RELATIONS, required=True),
+        _enum("sex", ("性别",), vocab.SEXES),
+        Field("birth_date", ("出生日期",), "date"),
+        _enum("education", ("文化程度",), vocab.EDUCATION, strict=False),
+        _enum("student_status", ("在校生状况",), vocab.STUDENT_STATUSES, strict=False),
+        _enum("health", ("健康状况",), vocab.HEALTH),
+        Field("disability_grade", ("残疾等级",), "int", min=1, max=4),
+        _enum("labour_capacity", ("劳动技能",), vocab.LABOUR_CAPACITIES),
+        _enum("migrant_work", ("务工状况",), vocab.MIGRANT_WORK),
+        Field("work_months", ("务工时间(月)", "务工时间"), "int", min=0, max=12),
+        Field("basic_medical_insured", ("是否参加城乡居民基本医疗保险", "是否参加基本医疗保险"), "bool"),
+        Field("phone", ("联系电话", "电话"), "phone"),
+    ),
+)
+
+
+def _money(name: str, header: str) -> Field:
+    return Field(name, (header,), "money", min=0)
+
+
+INCOME = TableSpec(
+    key="income",
+    title_zh="年度收入与三保障",
+    natural_key=("household_no", "year"),
+    fields=(
+        Field("household_no", ("户编号",), required=True),
+        Field("year", ("年度", "年份"), "int", required=True, min=2000, max=2100),
+        _money("wage_income", "工资性收入"),
+        _money("business_income", "生产经营性收入"),
+        _money("property_income", "财产性收入"),
+        _money("transfer_income", "转移性收入"),
+        _money("business_cost", "生产经营性支出"),
+        _money("claim_income", "理赔收入"),
+        _money("compliant_out_of_pocket", "合规自付支出"),
+        Field("housing_unsafe", ("住房出现安全问题",), "bool"),
+        Field("dropout", ("义务教育阶段失学辍学",), "bool"),
+        Field("water_unsafe", ("饮水出现安全问题",), "bool"),
+        Field("uninsured_member", ("有家庭成员未参加基本医疗保险",), "bool"),
+    ),
+)
+
+SPECS: dict[str, TableSpec] = {"registry": REGISTRY, "income": INCOME}
