@@ -168,7 +168,7 @@ def write_error_report(result: LoadResult, out_path: str | Path) -> Path:
             sheet.write_string(i, 3, "" if value is None else str(value))
             sheet.write_string(i, 4, message or "")
             sheet.write_string(i, 5, "拒绝" if severity == "error" else "提示")
-    for j, text in enumerate(result.warnings):
+    for text in result.warnings:
         i += 1
         sheet.write_string(i, 0, result.file)
         sheet.write_string(i, 4, text)

@@ -4,6 +4,7 @@ error of severity 'error' stays out of `clean`."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import duckdb
@@ -91,9 +92,9 @@ def sql_enum(c: str, f: Field) -> tuple[str, str]:
         pairs[label] = code
         pairs[code] = code
     for alias, label in (f.aliases or {}).items():
-        code = next((k for k, v in (f.vocab or {}).items() if v == label), None)
-        if code is not None:
-            pairs[alias] = code
+        target = next((k for k, v in (f.vocab or {}).items() if v == label), None)
+        if target is not None:
+            pairs[alias] = target
         elif label == "":
             pairs[alias] = ""
     whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in pairs.items())
@@ -128,8 +129,8 @@ def _classify(raw: str | None) -> str:
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """engine.ids is the single definition of a valid ID; DuckDB calls it per distinct value."""
-    try:
-        con.create_function(
+    with contextlib.suppress(duckdb.CatalogException):
+        con.create_function(  # type: ignore[call-overload]
             "gl_classify_id",
             _classify,
             [duckdb.sqltype("VARCHAR")],
@@ -137,8 +138,6 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
             null_handling="special",
             side_effects=False,
         )
-    except duckdb.CatalogException:
-        pass
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,7 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
                 f"(SELECT source_row FROM {result.errors} WHERE severity = 'error')"
             ).fetchall()
         }
-    total = result.con.execute(f"SELECT count(*) FROM {result.clean}").fetchone()[0]
+    total = int((result.con.execute(f"SELECT count(*) FROM {result.clean}").fetchone() or (0,))[0])
     totals = ApplyResult()
     done = 0
     chunk: list[dict] = []
@@ -190,7 +190,7 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
     error_rows = result.con.execute(
         f"SELECT count(DISTINCT source_row) FILTER (WHERE severity='error'), count(*) FILTER (WHERE severity='warning')"
         f" FROM {result.errors}"
-    ).fetchone()
+    ).fetchone() or (0, 0)
     batch.rows_read = result.rows_read
     batch.rows_rejected = error_rows[0]
     batch.warnings = error_rows[1]
