@@ -83,11 +83,11 @@ def test_id_text_repairs(tmp_path):
 
 def test_bad_ids_have_specific_errors_and_sex_birth_are_derived(tmp_path):
     rows = [
-        REG_HEADER + ["性别", "出生日期"],
-        reg_row("H1", "a", ID1[:-1] + ("0" if ID1[-1] != "0" else "1")) + ["", ""],
-        reg_row("H2", "b", "") + ["", ""],
-        reg_row("H3", "c", ID1) + ["", ""],
-        reg_row("H4", "d", ID2) + ["男", "1985-02-02"],
+        [*REG_HEADER, "性别", "出生日期"],
+        [*reg_row("H1", "a", ID1[:-1] + ("0" if ID1[-1] != "0" else "1")), "", ""],
+        [*reg_row("H2", "b", ""), "", ""],
+        [*reg_row("H3", "c", ID1), "", ""],
+        [*reg_row("H4", "d", ID2), "男", "1985-02-02"],
     ]
     result = load_table(write_csv(tmp_path / "r.csv", rows), REGISTRY)
     assert errors(result) == [
@@ -105,8 +105,8 @@ def test_bad_ids_have_specific_errors_and_sex_birth_are_derived(tmp_path):
 
 def test_date_forms(tmp_path):
     forms = ["45356", "2024/3/5", "2024-03-05", "2024年3月5日", "20240305", "2024.3.5", "2024-03-05 00:00:00"]
-    rows = [REG_HEADER + ["出生日期"]] + [
-        reg_row(f"H{i}", "x", pid(f"5205261990010100{i}"[:17])) + [f] for i, f in enumerate(forms)
+    rows = [[*REG_HEADER, "出生日期"]] + [
+        [*reg_row(f"H{i}", "x", pid(f"5205261990010100{i}"[:17])), f] for i, f in enumerate(forms)
     ]
     spec_rows = load_table(write_csv(tmp_path / "r.csv", rows), REGISTRY)
     # Birth dates from the ID win over the column; read the normalised column through the raw/clean path instead:
@@ -133,9 +133,9 @@ def test_date_forms(tmp_path):
 def test_excel_date_cells_and_serials(tmp_path):
     book = Workbook()
     sheet = book.active
-    sheet.append(REG_HEADER + ["出生日期"])
-    sheet.append(reg_row("H1", "a", "99999919900101001X") + [dt.datetime(1990, 1, 1)])
-    sheet.append(reg_row("H2", "b", ID1) + [29221])  # serial 29221 = 1980-01-01
+    sheet.append([*REG_HEADER, "出生日期"])
+    sheet.append([*reg_row("H1", "a", "99999919900101001X"), dt.datetime(1990, 1, 1)])
+    sheet.append([*reg_row("H2", "b", ID1), 29221])  # serial 29221 = 1980-01-01
     book.save(tmp_path / "d.xlsx")
     result = load_table(tmp_path / "d.xlsx", REGISTRY)
     assert [r["birth_date"] for r in clean_rows(result)] == [dt.date(1980, 1, 1)]
@@ -217,7 +217,7 @@ def test_header_spelling_variants_and_canonical_names(tmp_path):
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
 def test_csv_encodings(tmp_path, encoding):
-    rows = [REG_HEADER + ["健康状况"], reg_row("H1", "龙秀英", ID1) + ["长期慢性病"]]
+    rows = [[*REG_HEADER, "健康状况"], [*reg_row("H1", "龙秀英", ID1), "长期慢性病"]]
     result = load_table(write_csv(tmp_path / "r.csv", rows, encoding), REGISTRY)
     row = clean_rows(result)[0]
     assert (row["name"], row["health"]) == ("龙秀英", "chronic")
@@ -250,10 +250,10 @@ def test_file_level_errors(tmp_path):
 
 def test_duplicate_natural_key_and_unknown_values(tmp_path):
     rows = [
-        REG_HEADER + ["文化程度", "残疾等级"],
-        reg_row("H1", "a", ID1) + ["小学", ""],
-        reg_row("H1", "a", ID1) + ["", ""],
-        reg_row("H1", "b", ID2, "邻居") + ["博士后", "5"],
+        [*REG_HEADER, "文化程度", "残疾等级"],
+        [*reg_row("H1", "a", ID1), "小学", ""],
+        [*reg_row("H1", "a", ID1), "", ""],
+        [*reg_row("H1", "b", ID2, "邻居"), "博士后", "5"],
     ]
     result = load_table(write_csv(tmp_path / "r.csv", rows), REGISTRY)
     assert errors(result) == [
