@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from .bulk import insert_rows
 from .context import current
 from .models import ChangeLog
 
@@ -60,5 +61,21 @@ def change_entry(
     )
 
 
+LOG_FIELDS = (
+    "at",
+    "actor",
+    "request_id",
+    "job",
+    "entity",
+    "entity_id",
+    "household_id",
+    "action",
+    "before",
+    "after",
+    "reason",
+)
+
+
 def log_changes(entries: Iterable[ChangeLog]) -> None:
-    ChangeLog.objects.bulk_create(list(entries), batch_size=2000)
+    """Write change-log entries in the caller's transaction (executemany: imports write thousands at once)."""
+    insert_rows(ChangeLog, list(entries), LOG_FIELDS)

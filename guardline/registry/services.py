@@ -12,10 +12,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from engine import income as income_formula
 from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import require_scope
+from guardline.core.bulk import insert_rows, update_rows
 from guardline.core.changelog import change_entry, diff, log_changes
 from guardline.core.models import ChangeLog
 
@@ -37,6 +39,29 @@ MEMBER_FIELDS = (
 )
 HOUSEHOLD_FIELDS = ("village_code", "household_type", "monitor_category", "phone")
 LABOUR_ABLE = {"ordinary", "skilled", "weak"}
+HOUSEHOLD_INSERT = (
+    "household_no",
+    *HOUSEHOLD_FIELDS,
+    "household_type",
+    "monitor_category",
+    "no_labour_household",
+    "relocation_site",
+    "head_name",
+    "member_count",
+    "is_active",
+    "created_at",
+    "updated_at",
+)
+HOUSEHOLD_INSERT = tuple(dict.fromkeys(HOUSEHOLD_INSERT))
+MEMBER_INSERT = (
+    "household",
+    "id_number",
+    "id_status",
+    *MEMBER_FIELDS,
+    "is_active",
+    "created_at",
+    "updated_at",
+)
 _NULLABLE = {"birth_date", "disability_grade", "work_months", "basic_medical_insured"}
 
 
@@ -152,7 +177,20 @@ def registry_apply_rows(
             header = _household_header(hrows)
             existing = households.get(no)
             if existing is None:
-                new_households.append(Household(household_no=no, **header))
+                household = Household(household_no=no, **header)
+                # A new household's members are exactly its rows (an existing member moving in is one of them).
+                _refresh_derived(
+                    household,
+                    [
+                        Member(
+                            name=r["name"],
+                            relation=r.get("relation") or "",
+                            labour_capacity=r.get("labour_capacity") or "",
+                        )
+                        for r in hrows
+                    ],
+                )
+                new_households.append(household)
                 continue
             before, after = diff(_values(existing, HOUSEHOLD_FIELDS), header)
             if not existing.is_active:
@@ -173,7 +211,18 @@ def registry_apply_rows(
                         actor_id=actor_id,
                     )
                 )
-        Household.objects.bulk_create(new_households, batch_size=1000)
+        if new_households:
+            now = timezone.now()
+            for h in new_households:
+                h.created_at = h.updated_at = now
+            insert_rows(Household, new_households, HOUSEHOLD_INSERT)
+            ids = dict(
+                Household.objects.filter(
+                    household_no__in=[h.household_no for h in new_households]
+                ).values_list("household_no", "id")
+            )
+            for h in new_households:
+                h.pk = ids[h.household_no]
         for h in new_households:
             households[h.household_no] = h
             logs.append(
@@ -193,6 +242,7 @@ def registry_apply_rows(
         new_members: list[Member] = []
         changed_members: list[Member] = []
         seen: dict[int, set[str]] = defaultdict(set)
+        moved_from: set[int] = set()
         for no, hrows in by_household.items():
             household = households[no]
             for row in hrows:
@@ -213,6 +263,7 @@ def registry_apply_rows(
                     result.unchanged += 1
                     continue
                 if member.household_id != household.pk:
+                    moved_from.add(member.household_id)
                     members_of[member.household_id].pop(member.pk, None)
                     members_of[household.pk][member.pk] = member
                 for name, value in values.items():
@@ -249,7 +300,18 @@ def registry_apply_rows(
                             actor_id=actor_id,
                         )
                     )
-        Member.objects.bulk_create(new_members, batch_size=2000)
+        if new_members:
+            now = timezone.now()
+            for m in new_members:
+                m.created_at = m.updated_at = now
+            insert_rows(Member, new_members, MEMBER_INSERT)
+            ids = dict(
+                Member.objects.filter(id_number__in=[m.id_number for m in new_members]).values_list(
+                    "id_number", "id"
+                )
+            )
+            for m in new_members:
+                m.pk = ids[m.id_number]
         for m in new_members:
             logs.append(
                 change_entry(
@@ -263,28 +325,30 @@ def registry_apply_rows(
                 )
             )
         if changed_members:
-            Member.objects.bulk_update(
-                changed_members, ["is_active", "household_id", *MEMBER_FIELDS], batch_size=500
-            )
+            update_rows(Member, changed_members, ["is_active", "household", *MEMBER_FIELDS])
         result.created = len(new_members)
         result.updated = len(changed_members) - result.deactivated
 
-        # Derived household figures follow the final member list.
-        touched = {households[no].pk for no in by_household} | {m.household_id for m in changed_members}
-        derived = []
-        for household in list(households.values()) + list(
-            Household.objects.filter(pk__in=touched - {h.pk for h in households.values()})
-        ):
-            if household.pk not in touched:
-                continue
+        # Derived household figures follow the final member list (new households got theirs before creation).
+        new_pks = {h.pk for h in new_households}
+        touched = (
+            {households[no].pk for no in by_household}
+            | {m.household_id for m in changed_members}
+            | moved_from
+        ) - new_pks
+        known = {h.pk: h for h in households.values()}
+        extra = Household.objects.filter(pk__in=touched - known.keys())
+        derived_fields = ("member_count", "head_name", "no_labour_household")
+        to_write = []
+        for household in [*(known[pk] for pk in touched if pk in known), *extra]:
+            before_values = _values(household, derived_fields)
             members = [m for m in members_of[household.pk].values() if m.household_id == household.pk]
+            if household.pk in moved_from:  # members were written above: the database has the final list
+                members = list(Member.objects.filter(household_id=household.pk))
             _refresh_derived(household, members)
-            derived.append(household)
-        Household.objects.bulk_update(
-            derived,
-            ["member_count", "head_name", "no_labour_household", "is_active", *HOUSEHOLD_FIELDS],
-            batch_size=500,
-        )
+            if household in changed_households or _values(household, derived_fields) != before_values:
+                to_write.append(household)
+        update_rows(Household, to_write, ["is_active", *derived_fields, *HOUSEHOLD_FIELDS])
         log_changes(logs)
     return result
 
@@ -368,7 +432,25 @@ def income_apply_rows(
             best = latest.get(household.pk)
             if best is None or current.year >= best.year:
                 latest[household.pk] = current
-        HouseholdYear.objects.bulk_create(new_rows, batch_size=2000)
+        if new_rows:
+            now = timezone.now()
+            for y in new_rows:
+                y.updated_at = now
+            insert_rows(
+                HouseholdYear,
+                new_rows,
+                ("household", "year", "snapshot_kind", *INCOME_INPUTS, *HouseholdYear.DERIVED, "updated_at"),
+            )
+            ids = {
+                (hid, year): pk
+                for hid, year, pk in HouseholdYear.objects.filter(
+                    household_id__in={y.household_id for y in new_rows},
+                    snapshot_kind="annual",
+                    year__in={y.year for y in new_rows},
+                ).values_list("household_id", "year", "id")
+            }
+            for y in new_rows:
+                y.pk = ids[(y.household_id, y.year)]
         for y in new_rows:
             logs.append(
                 change_entry(
@@ -382,19 +464,20 @@ def income_apply_rows(
                 )
             )
         if changed:
-            HouseholdYear.objects.bulk_update(
-                changed, [*INCOME_INPUTS, *HouseholdYear.DERIVED], batch_size=500
-            )
+            update_rows(HouseholdYear, changed, [*INCOME_INPUTS, *HouseholdYear.DERIVED])
         updated_households = []
+        by_pk = {h.pk: h for h in households.values()}
         for household_id, year_row in latest.items():
-            household = next(h for h in households.values() if h.pk == household_id)
-            if household.latest_income_year is None or year_row.year >= household.latest_income_year:
+            household = by_pk[household_id]
+            newer = household.latest_income_year is None or year_row.year >= household.latest_income_year
+            if newer and (household.latest_income_year, household.latest_per_capita_income) != (
+                year_row.year,
+                year_row.per_capita_net_income,
+            ):
                 household.latest_income_year = year_row.year
                 household.latest_per_capita_income = year_row.per_capita_net_income
                 updated_households.append(household)
-        Household.objects.bulk_update(
-            updated_households, ["latest_income_year", "latest_per_capita_income"], batch_size=500
-        )
+        update_rows(Household, updated_households, ["latest_income_year", "latest_per_capita_income"])
         log_changes(logs)
         result.created, result.updated = len(new_rows), len(changed)
     return result
