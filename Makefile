@@ -31,7 +31,7 @@ demo: install
 	$(PY) guardline import_divisions --county $(DEMO_COUNTY)
 	$(PY) guardline simulate --county $(DEMO_COUNTY) --households $(DEMO_HOUSEHOLDS) --seed 1 --out $(DEMO_DIR)
 	$(PY) guardline import_registry $(DEMO_DIR)/registry.csv
-	$(PY) guardline import_income $(DEMO_DIR)/income_2024.csv
+	for y in 2023 2024 2025; do $(PY) guardline import_income $(DEMO_DIR)/income_$$y.csv; done
 	$(PY) guardline seed_demo --county $(DEMO_COUNTY)
 	$(PY) guardline collectstatic --no-input -v 0
 	@echo "Starting the background worker and the server on http://127.0.0.1:8000 (Ctrl-C stops both)"

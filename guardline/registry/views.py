@@ -17,6 +17,7 @@ from guardline.core.services import personal_data_access_log
 from guardline.regions.selectors import monitoring_line_for_household, regions_for_user
 
 from . import selectors, services
+from .models import Household, HouseholdYear, Member
 from .forms import MemberForm
 
 REVEAL_SESSION_KEY = "revealed_households"
@@ -33,6 +34,34 @@ def _mask_values(values: dict | None, revealed: bool) -> dict | None:
         return values
     masks = {"id_number": mask_id_number, "phone": mask_phone}
     return {k: masks[k](v) if k in masks else v for k, v in values.items()}
+
+
+ENTITY_MODELS = {"household": Household, "member": Member, "household_year": HouseholdYear}
+ENTITY_LABELS = {"household": "户", "member": "成员", "household_year": "收入"}
+
+
+def _change_rows(change, revealed: bool) -> list[tuple[str, object, object]]:
+    """A change-log entry as (field label, before, after) rows, with codes shown as their Chinese labels."""
+    model = ENTITY_MODELS.get(change.entity)
+    before = _mask_values(change.before, revealed) or {}
+    after = _mask_values(change.after, revealed) or {}
+    rows = []
+    for name in dict.fromkeys([*before, *after]):
+        label, choices = name, {}
+        if model is not None:
+            try:
+                field = model._meta.get_field(name.removesuffix("_id"))
+                label, choices = str(field.verbose_name), dict(field.flatchoices or [])
+            except Exception:  # a field removed since the entry was written keeps its raw name
+                pass
+        rows.append(
+            (
+                label,
+                choices.get(before.get(name), before.get(name)),
+                choices.get(after.get(name), after.get(name)),
+            )
+        )
+    return rows
 
 
 @login_required
@@ -98,8 +127,7 @@ def household_detail(request, pk: int):
         m.shown_id = m.id_number if revealed else mask_id_number(m.id_number)
     changes = list(selectors.household_changes(request.user, household))
     for change in changes:
-        change.before_shown = _mask_values(change.before, revealed)
-        change.after_shown = _mask_values(change.after, revealed)
+        change.rows = _change_rows(change, revealed)
     line = monitoring_line_for_household(household, date.today())
     village = regions_for_user(request.user).filter(code=household.village_code).first()
     return render(

@@ -59,7 +59,8 @@ def test_member_edit_is_logged_and_shown(client, cadre_a, households):
     assert change.before["health"] == "" and change.after["health"] == "disabled"
     assert change.request_id
     page = client.get(f"/households/{h.pk}/").content.decode()
-    assert "disabled" in page and "cadre_a" in page
+    changes = page.split('id="changes"')[1]
+    assert "健康状况" in changes and "残疾" in changes and "cadre_a" in changes
     bad = client.post(
         f"/households/members/{member.pk}/edit/", {"name": member.name, "disability_grade": "7"}
     )
