@@ -7,7 +7,7 @@ DEMO_COUNTY ?= 520526
 DEMO_HOUSEHOLDS ?= 20000
 DEMO_DIR ?= var/demo
 
-.PHONY: install install-python install-assets install-system demo test lint typecheck pytest
+.PHONY: install install-python install-assets install-system demo test lint typecheck pytest messages
 
 install: install-python install-assets
 
@@ -48,3 +48,8 @@ pytest:
 	$(PY) pytest -n 2 -p no:cacheprovider; rc=$$?; if [ $$rc = 5 ]; then echo "no tests collected: failing on purpose"; exit 1; fi; exit $$rc
 
 test: install install-system lint typecheck pytest
+
+# Refresh the English catalogue after changing UI text (msgfmt comes with Debian's gettext package).
+messages:
+	$(PY) python scripts/i18n_extract.py
+	msgfmt -o guardline/locale/en/LC_MESSAGES/django.mo guardline/locale/en/LC_MESSAGES/django.po

@@ -17,8 +17,8 @@ from guardline.core.services import personal_data_access_log
 from guardline.regions.selectors import monitoring_line_for_household, regions_for_user
 
 from . import selectors, services
-from .models import Household, HouseholdYear, Member
 from .forms import MemberForm
+from .models import Household, HouseholdYear, Member
 
 REVEAL_SESSION_KEY = "revealed_households"
 
