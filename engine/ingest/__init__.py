@@ -117,7 +117,9 @@ def load_table(
     path = Path(path)
     grid = read_grid(path, sheet)
     match = find_header(grid, spec, path.name)
-    con = con or duckdb.connect()
+    if con is None:
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")  # callers report progress their own way
     table, count = _raw_table(grid, match, path.name)
     del grid
     raw = f"raw_{spec.key}_{next(_counter)}"
