@@ -42,8 +42,6 @@ LABOUR_ABLE = {"ordinary", "skilled", "weak"}
 HOUSEHOLD_INSERT = (
     "household_no",
     *HOUSEHOLD_FIELDS,
-    "household_type",
-    "monitor_category",
     "no_labour_household",
     "relocation_site",
     "head_name",
@@ -52,7 +50,6 @@ HOUSEHOLD_INSERT = (
     "created_at",
     "updated_at",
 )
-HOUSEHOLD_INSERT = tuple(dict.fromkeys(HOUSEHOLD_INSERT))
 MEMBER_INSERT = (
     "household",
     "id_number",
@@ -216,13 +213,13 @@ def registry_apply_rows(
             for h in new_households:
                 h.created_at = h.updated_at = now
             insert_rows(Household, new_households, HOUSEHOLD_INSERT)
-            ids = dict(
+            new_ids = dict(
                 Household.objects.filter(
                     household_no__in=[h.household_no for h in new_households]
                 ).values_list("household_no", "id")
             )
             for h in new_households:
-                h.pk = ids[h.household_no]
+                h.pk = new_ids[h.household_no]
         for h in new_households:
             households[h.household_no] = h
             logs.append(
@@ -305,13 +302,13 @@ def registry_apply_rows(
             for m in new_members:
                 m.created_at = m.updated_at = now
             insert_rows(Member, new_members, MEMBER_INSERT)
-            ids = dict(
+            new_ids = dict(
                 Member.objects.filter(id_number__in=[m.id_number for m in new_members]).values_list(
                     "id_number", "id"
                 )
             )
             for m in new_members:
-                m.pk = ids[m.id_number]
+                m.pk = new_ids[m.id_number]
         for m in new_members:
             logs.append(
                 change_entry(
