@@ -104,7 +104,7 @@ def main() -> None:
     township = villages[0][:9]
     pages = {
         "first page": "/households/",
-        "page 10,000": "/households/?page=10000",
+        "last page (200)": "/households/?page=10000",
         "township filter": f"/households/?region={township}",
         "type + income band": "/households/?household_type=former_poor&income_band=6000_8700",
         "monitored only": "/households/?monitor_category=any",

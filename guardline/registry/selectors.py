@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 from django.http import Http404
 
+from engine import vocab
 from guardline.accounts.scope import region_q
 from guardline.core.models import ChangeLog
 
@@ -43,7 +44,8 @@ def household_list(user, filters: HouseholdFilters | None = None) -> QuerySet[Ho
     if f.household_type:
         qs = qs.filter(household_type=f.household_type)
     if f.monitor_category == "any":
-        qs = qs.exclude(monitor_category="")
+        # Equality on each category lets the (monitor_category, village_code) index serve the filter.
+        qs = qs.filter(monitor_category__in=list(vocab.MONITOR_CATEGORIES))
     elif f.monitor_category:
         qs = qs.filter(monitor_category=f.monitor_category)
     if f.income_band in INCOME_BANDS:

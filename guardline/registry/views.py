@@ -6,13 +6,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from engine import vocab
 from engine.ids import mask_id_number, mask_phone
 from guardline.accounts.roles import Perm, has_perm
+from guardline.core.paging import CappedPaginator
 from guardline.core.services import personal_data_access_log
 from guardline.regions.selectors import monitoring_line_for_household, regions_for_user
 
@@ -87,7 +87,7 @@ def household_list(request):
         "phone",
         "no_labour_household",
     )
-    page = Paginator(qs, settings.GUARDLINE["HOUSEHOLD_PAGE_SIZE"]).get_page(request.GET.get("page"))
+    page = CappedPaginator(qs, settings.GUARDLINE["HOUSEHOLD_PAGE_SIZE"]).get_page(request.GET.get("page"))
     village_names = dict(
         regions_for_user(request.user)
         .filter(code__in={h.village_code for h in page})

@@ -82,3 +82,16 @@ def test_list_filters_and_paging(client, make_user, households):
     body = client.get("/households/", {"income_band": "none"}).content.decode()
     assert a.household_no not in body and households["B"].household_no in body
     assert client.get("/households/", {"page": "999"}).status_code == 200  # past the end: last page, no error
+
+
+def test_paging_count_is_capped(make_user, households, client, monkeypatch):
+    from guardline.core.paging import CappedPaginator
+    from guardline.registry.models import Household
+
+    monkeypatch.setattr(CappedPaginator, "cap", 2)
+    paginator = CappedPaginator(Household.objects.order_by("pk"), 1)
+    assert paginator.count == 3 and paginator.capped and paginator.num_pages == 2
+    make_user("staff", Role.COUNTY_STAFF, "520526")
+    client.login(username="staff", password=PASSWORD)
+    body = client.get("/households/").content.decode()
+    assert "2+" in body
