@@ -26,4 +26,4 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def num_pages(self) -> int:
-        return super().num_pages if not self.capped else self.cap // self.per_page
+        return super().num_pages if not self.capped else max(1, self.cap // self.per_page)
