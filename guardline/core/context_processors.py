@@ -16,4 +16,5 @@ def navigation(request):
         items.append(("ingest:batch_list", "数据导入"))
     if has_perm(user, Perm.VIEW_REGISTRY):
         items.append(("regions:line_list", "监测线"))
+        items.append(("regions:grid_list", "网格"))
     return {"nav_items": items}

@@ -49,3 +49,14 @@ def monitoring_line_history(region: Region) -> QuerySet[MonitoringLine]:
         .select_related("region", "created_by")
         .order_by("-year", "-effective_from", "-id")
     )
+
+
+def grids_for_user(user) -> QuerySet:
+    """Grids in the villages of the user's regions."""
+    from .models import Grid
+
+    return (
+        Grid.objects.filter(region_code_q(user, "village__code"))
+        .select_related("village")
+        .prefetch_related("workers")
+    )

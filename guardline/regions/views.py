@@ -57,3 +57,37 @@ def line_list(request):
         "regions/line_list.html",
         {"rows": rows, "can_manage": can_manage, "today": today, "regions": regions},
     )
+
+
+@login_required
+def grid_list(request):
+    """Grids (网格) of the user's villages; cadres and county administrators define new ones."""
+    if not has_perm(request.user, Perm.VIEW_REGISTRY):
+        raise PermissionDenied
+    can_manage = has_perm(request.user, Perm.MANAGE_GRIDS)
+    villages = selectors.regions_for_user(request.user, level=Region.Level.VILLAGE).order_by("code")[:1000]
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied
+        village = (
+            selectors.regions_for_user(request.user, level=Region.Level.VILLAGE)
+            .filter(code=request.POST.get("village", ""))
+            .first()
+        )
+        try:
+            if village is None:
+                raise ValidationError("请选择您管辖范围内的村")
+            services.grid_create(actor=request.user, village=village, name=request.POST.get("name", ""))
+            messages.success(request, "网格已创建")
+            return redirect("regions:grid_list")
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+    return render(
+        request,
+        "regions/grid_list.html",
+        {
+            "grids": selectors.grids_for_user(request.user).order_by("village_id", "name")[:500],
+            "villages": villages,
+            "can_manage": can_manage,
+        },
+    )

@@ -118,3 +118,15 @@ def test_import_divisions_is_idempotent_and_builds_the_tree(db):
     assert village.parent.parent.code == COUNTY
     assert village.parent.parent.parent.parent.code == "52"
     assert Region.objects.get(code=COUNTY).name.startswith("威宁")
+
+
+def test_grid_page_creates_grids_only_in_own_villages(client, cadre_a, villages):
+    from guardline.regions.models import Grid
+    from tests.support import PASSWORD
+
+    client.login(username="cadre_a", password=PASSWORD)
+    assert client.post("/regions/grids/", {"village": villages["A"].code, "name": "一组"}).status_code == 302
+    assert client.post("/regions/grids/", {"village": villages["B"].code, "name": "二组"}).status_code == 200
+    assert client.post("/regions/grids/", {"village": villages["A"].code, "name": "一组"}).status_code == 200
+    assert list(Grid.objects.values_list("village_id", "name")) == [(villages["A"].code, "一组")]
+    assert "一组" in client.get("/regions/grids/").content.decode()
