@@ -7,7 +7,7 @@ DEMO_COUNTY ?= 520526
 DEMO_HOUSEHOLDS ?= 20000
 DEMO_DIR ?= var/demo
 
-.PHONY: install install-python install-assets install-system demo test lint typecheck pytest messages
+.PHONY: install install-python install-assets install-system demo test lint typecheck pytest pytest-pg messages
 
 install: install-python install-assets
 
@@ -19,11 +19,14 @@ install-assets:
 	@[ -f node_modules/.package-lock.json ] && cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null \
 	  || npm ci --no-audit --no-fund --loglevel=error
 
-# Debian packages the browser tests need: chromium and CJK fonts (for screenshots and PDF reports).
+# Debian packages the tests need: chromium and CJK fonts (browser tests, screenshots), PostgreSQL (the suite runs
+# against a real server too), gettext (msgfmt for `make messages`).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql gettext
 install-system:
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; fi; \
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk" \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v msgfmt >/dev/null; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
 
 demo: install
@@ -47,7 +50,11 @@ typecheck:
 pytest:
 	$(PY) pytest -n 2 -p no:cacheprovider; rc=$$?; if [ $$rc = 5 ]; then echo "no tests collected: failing on purpose"; exit 1; fi; exit $$rc
 
-test: install install-system lint typecheck pytest
+# The same suite (less the browser and subprocess crash tests) against a throw-away PostgreSQL server on loopback.
+pytest-pg:
+	scripts/with_postgres.sh $(PY) pytest -n 2 -p no:cacheprovider -m "not slow and not browser"
+
+test: install install-system lint typecheck pytest pytest-pg
 
 # Refresh the English catalogue after changing UI text (msgfmt comes with Debian's gettext package).
 messages:
