@@ -109,7 +109,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when the folder is missing (before collectstatic)
+STATIC_ROOT.mkdir(
+    exist_ok=True
+)  # whitenoise warns on every request when the folder is missing (before collectstatic)
 NODE_MODULES = BASE_DIR / "node_modules"
 # Front-end libraries come from the npm registry (package.json) and are served by the app itself: no CDN.
 STATICFILES_DIRS = [

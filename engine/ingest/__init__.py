@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from . import feeds as feeds  # registers the department feed declarations in SPECS
 from .normalize import build, q
 from .read import Grid, IngestFileError, data_rows, find_header, read_grid
 from .specs import INCOME, REGISTRY, SPECS, Field, TableSpec

@@ -29,6 +29,7 @@ MESSAGES = {
     "sex_mismatch": "性别与身份证号不一致，已按身份证号",
     "birth_mismatch": "出生日期与身份证号不一致，已按身份证号",
     "duplicate_key": "与前面的行重复",
+    "missing_subject": "缺少对象：应填写证件号码或姓名（村级数据填写行政区划代码）",
     **{f"id_{status.value}": message for status, message in STATUS_MESSAGES.items()},
 }
 
@@ -241,7 +242,12 @@ def build(
             FROM {staged}
         """)
 
-    severity = {f.name: ("warning" if f.kind == "enum" and not f.strict else "error") for f in spec.fields}
+    # Non-strict fields warn instead of rejecting: unknown optional codes, and feed ID numbers (a feed row without a
+    # usable ID is still linked by name, birth date and village).
+    severity = {
+        f.name: ("warning" if f.kind in ("enum", "id_number") and not f.strict else "error")
+        for f in spec.fields
+    }
     key = ", ".join(q(k) for k in spec.natural_key)
     unions = []
     for f in spec.fields:
@@ -254,6 +260,11 @@ def build(
         for name, _, sev in derived_checks:
             unions.append(f"""SELECT source_row, {lit(headers.get(name, spec.field(name).label))}, {q(name + "__raw")},
                                      {q(name + "__w")}, {lit(sev)} FROM {staged} WHERE {q(name + "__w")} IS NOT NULL""")
+    if spec.require_one_of:
+        none_given = " AND ".join(f"{q(n + '__raw')} IS NULL" for n in spec.require_one_of)
+        wanted = "或".join(headers.get(n, spec.field(n).label) for n in spec.require_one_of)
+        unions.append(f"""SELECT source_row, {lit(wanted)}, NULL, 'missing_subject', 'error'
+                          FROM {staged} WHERE {none_given}""")
     # Duplicate natural keys inside the file: later rows are rejected, naming the first.
     key_errors = " OR ".join(f"{q(k + '__e')} IS NOT NULL" for k in spec.natural_key)
     unions.append(f"""SELECT source_row, {lit(headers.get(spec.natural_key[-1], spec.natural_key[-1]))},

@@ -41,10 +41,16 @@ class Field:
 
 @dataclass(frozen=True)
 class TableSpec:
+    """A table people send: its fields, the key that identifies a row across re-sends, and for department feeds the
+    department, the event-date field and the "at least one of" rule for the subject (a person, or a village)."""
+
     key: str
     title_zh: str
     fields: tuple[Field, ...]
     natural_key: tuple[str, ...]
+    department: str = ""
+    event_date: str = ""
+    require_one_of: tuple[str, ...] = ()
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -120,3 +126,9 @@ INCOME = TableSpec(
 )
 
 SPECS: dict[str, TableSpec] = {"registry": REGISTRY, "income": INCOME}
+
+
+def register(spec: TableSpec) -> TableSpec:
+    """Add a table declaration (department feeds register themselves in engine.ingest.feeds)."""
+    SPECS[spec.key] = spec
+    return spec

@@ -18,6 +18,7 @@ class ImportBatch(models.Model):
     class Kind(models.TextChoices):
         REGISTRY = "registry", _("户籍台账")
         INCOME = "income", _("收入与三保障")
+        FEED = "feed", _("部门数据")
 
     class Status(models.TextChoices):
         RUNNING = "running", _("导入中")
@@ -40,6 +41,9 @@ class ImportBatch(models.Model):
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
+    feed = models.CharField(max_length=40, blank=True)
+    linked = models.PositiveIntegerField(default=0)
+    unlinked = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
     error_report = models.FileField(upload_to="import-reports/", blank=True)
     errors_sample = models.JSONField(default=list, blank=True)
@@ -49,3 +53,52 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.file_name} ({self.status})"
+
+
+class FeedEvent(models.Model):
+    """One department record (a settlement, a diagnosis, a disaster loss…), attached to a person and household.
+
+    Lineage: `batch` + `source_row` point back to the file and row it came from. `key_hash` identifies the record
+    by its natural key, so re-sending the same record never creates a second event. Linking only attaches events;
+    it never changes registry data."""
+
+    class LinkStatus(models.TextChoices):
+        LINKED = "linked", _("已关联")
+        UNLINKED = "unlinked", _("未关联")
+        REVIEW = "review", _("待人工核对")
+        VILLAGE = "village", _("村级")
+
+    feed = models.CharField(max_length=40)
+    key_hash = models.CharField(max_length=64)
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    source_row = models.PositiveIntegerField(null=True, blank=True)
+    event_date = models.DateField(db_index=True)
+    id_number = models.CharField(max_length=18, blank=True, db_index=True)
+    id_status = models.CharField(max_length=20, blank=True)
+    id_prefix15 = models.CharField(max_length=15, blank=True)
+    name = models.CharField(max_length=50, blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    village_code = models.CharField(max_length=12, blank=True, db_index=True)
+    payload = models.JSONField(default=dict)
+    household = models.ForeignKey(
+        "registry.Household", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    member = models.ForeignKey(
+        "registry.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    link_status = models.CharField(max_length=10, choices=LinkStatus.choices, default=LinkStatus.UNLINKED)
+    link_method = models.CharField(max_length=20, blank=True)
+    link_note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["feed", "key_hash"], name="feed_event_natural_key")]
+        indexes = [
+            models.Index(fields=["household", "event_date"]),
+            models.Index(fields=["feed", "link_status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feed} {self.event_date} {self.name}"

@@ -14,12 +14,14 @@ from django.core.files import File
 from django.utils import timezone
 
 from engine.ingest import SPECS, load_table, write_error_report
+from engine.ingest.feeds import FEED_KEYS
 from guardline.accounts.scope import in_scope
 from guardline.core import failpoints
 from guardline.core.context import acting
 from guardline.regions.models import Region
 from guardline.registry.services import ApplyResult, RowIssue, income_apply_rows, registry_apply_rows
 
+from .feed_services import feed_events_apply_rows
 from .models import ImportBatch
 
 log = logging.getLogger(__name__)
@@ -85,18 +87,26 @@ def import_file(
     force: bool = False,
     display_name: str | None = None,
 ) -> ImportBatch:
-    """Import a registry or income file. Returns the batch record (status, counts, error report).
+    """Import a registry, income or department-feed file (kind = "registry", "income" or a feed key). Returns the
+    batch record (status, counts, error report).
 
     Idempotent: a file whose content was already imported completely is recognised and not applied again (status
     `duplicate`); with `force`, it is applied again, which changes nothing because every write is an upsert."""
+    if kind not in SPECS:
+        raise ValueError(f"unknown import kind {kind!r}; expected one of: {', '.join(SPECS)}")
     spec = SPECS[kind]
+    feed = kind if kind in FEED_KEYS else ""
+    batch_kind = ImportBatch.Kind.FEED if feed else kind
     path = Path(path)
     sha = file_sha256(path)
     name = display_name or path.name
-    previous = ImportBatch.objects.filter(kind=kind, sha256=sha, status=ImportBatch.Status.DONE).first()
+    previous = ImportBatch.objects.filter(
+        kind=batch_kind, feed=feed, sha256=sha, status=ImportBatch.Status.DONE
+    ).first()
     if previous and not force:
         return ImportBatch.objects.create(
-            kind=kind,
+            kind=batch_kind,
+            feed=feed,
             file_name=name,
             sha256=sha,
             status=ImportBatch.Status.DUPLICATE,
@@ -106,11 +116,13 @@ def import_file(
             message=f"该文件已于 {previous.started_at:%Y-%m-%d %H:%M} 导入（批次 "
             f"#{previous.pk}），未重复导入。",
         )
-    batch = ImportBatch.objects.create(kind=kind, file_name=name, sha256=sha, created_by=actor, job=job)
+    batch = ImportBatch.objects.create(
+        kind=batch_kind, feed=feed, file_name=name, sha256=sha, created_by=actor, job=job
+    )
     # An earlier run of the same file that died mid-way is finished by this one.
-    ImportBatch.objects.filter(kind=kind, sha256=sha, status=ImportBatch.Status.RUNNING).exclude(
-        pk=batch.pk
-    ).update(
+    ImportBatch.objects.filter(
+        kind=batch_kind, feed=feed, sha256=sha, status=ImportBatch.Status.RUNNING
+    ).exclude(pk=batch.pk).update(
         status=ImportBatch.Status.FAILED,
         finished_at=timezone.now(),
         message=f"导入中断（进程异常退出）；已由批次 #{batch.pk} 重新导入，已写入的户不会重复。",
@@ -163,9 +175,15 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
             part = registry_apply_rows(
                 chunk, actor_id=actor_id, allowed=allowed, keep_absent_members=frozenset(rejected_households)
             )
+            totals.add(part)
+        elif kind == "income":
+            totals.add(income_apply_rows(chunk, actor_id=actor_id, allowed=allowed))
         else:
-            part = income_apply_rows(chunk, actor_id=actor_id, allowed=allowed)
-        totals.add(part)
+            linked = feed_events_apply_rows(spec, chunk, batch=batch, allowed=allowed)
+            totals.created += linked.created
+            totals.unchanged += linked.unchanged
+            feed_counts["linked"] += linked.linked
+            feed_counts["unlinked"] += linked.unlinked
         failpoints.hit("import_after_chunk")
         done += len(chunk)
         chunk = []
@@ -173,16 +191,19 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
             progress(done, total, "写入数据库")
 
     limit = settings.GUARDLINE["IMPORT_CHUNK_ROWS"]
-    for rows in result.iter_clean(batch_size=5000, order_by=("household_no", "source_row")):
+    feed_counts = {"linked": 0, "unlinked": 0}
+    group = "household_no" if "household_no" in {f.name for f in spec.fields} else "source_row"
+    for rows in result.iter_clean(batch_size=5000, order_by=(group, "source_row")):
         for row in rows:
             if row["source_row"] in skip_rows:
                 continue
             # Cut chunks only between households, so a household is always applied whole.
-            if len(chunk) >= limit and row["household_no"] != current_household:
+            if len(chunk) >= limit and row[group] != current_household:
                 flush()
             chunk.append(row)
-            current_household = row["household_no"]
+            current_household = row[group]
     flush()
+    batch.linked, batch.unlinked = feed_counts["linked"], feed_counts["unlinked"]
 
     result.add_issues([i.__dict__ for i in totals.issues + extra])
     report = Path(tempfile.mkstemp(prefix=f"guardline-report-{batch.pk}-", suffix=".xlsx")[1])
@@ -212,5 +233,6 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
         f"读取 {batch.rows_read} 行，接受 {batch.rows_accepted} 行，拒绝 {batch.rows_rejected} 行；"
         f"新增 {totals.created}，更新 {totals.updated}，未变 {totals.unchanged}"
         + (f"，停用成员 {totals.deactivated}" if totals.deactivated else "")
+        + (f"；关联 {batch.linked}，未关联 {batch.unlinked}" if kind in FEED_KEYS else "")
     )
     batch.save()

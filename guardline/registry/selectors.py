@@ -99,3 +99,19 @@ def member_get(user, pk: int) -> Member:
     if member is None or not Household.objects.filter(region_q(user), pk=member.household_id).exists():
         raise Http404("成员不存在或不在您的管辖范围内")
     return member
+
+
+def household_events(user, household: Household, limit: int = 200):
+    """Department events of the household (linked to it) and of its village (village-level rows), newest first."""
+    from django.db.models import Q
+
+    from guardline.ingest.models import FeedEvent
+
+    household_get(user, household.pk)
+    return (
+        FeedEvent.objects.filter(
+            Q(household=household) | Q(link_status="village", village_code=household.village_code)
+        )
+        .select_related("member", "batch")
+        .order_by("-event_date", "-id")[:limit]
+    )

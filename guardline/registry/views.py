@@ -64,6 +64,19 @@ def _change_rows(change, revealed: bool) -> list[tuple[str, object, object]]:
     return rows
 
 
+def _events(user, household) -> list:
+    from engine.ingest import SPECS
+
+    events = list(selectors.household_events(user, household))
+    for event in events:
+        spec = SPECS.get(event.feed)
+        event.title = spec.title_zh if spec else event.feed
+        event.department = spec.department if spec else ""
+        labels = {f.name: f.label for f in spec.fields} if spec else {}
+        event.details = [(labels.get(k, k), v) for k, v in event.payload.items() if v not in (None, "")]
+    return events
+
+
 @login_required
 def household_list(request):
     _require_view(request.user)
@@ -138,6 +151,7 @@ def household_detail(request, pk: int):
             "members": members,
             "years": selectors.household_years(request.user, household),
             "changes": changes,
+            "events": _events(request.user, household),
             "revealed": revealed,
             "can_reveal": can_reveal,
             "can_edit": has_perm(request.user, Perm.EDIT_REGISTRY),
