@@ -62,7 +62,8 @@ def test_login_and_open_household_page(browser, live_server, households, cadre_a
     assert member_id[:6] + "********" + member_id[-4:] in members
     page.screenshot(path=str(tmp_path / "household.png"), full_page=True)
     # English is one click away.
-    page.select_option("select[name=language]", "en")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
     assert page.locator("html").get_attribute("lang") == "en"
+    assert "Members" in page.locator("body").inner_text()
     page.close()
