@@ -202,3 +202,19 @@ FEED_KEYS = tuple(
         "microcredit",
     )
 )
+
+# Which feeds each department sends (a department data officer may upload only these). Keys are the values of
+# the user's `department` field.
+DEPARTMENT_FEEDS: dict[str, tuple[str, ...]] = {
+    "medical_insurance": ("medical_settlement",),
+    "health": ("illness_diagnosis",),
+    "civil_affairs": ("civil_assistance", "death_registration"),
+    "police": ("death_registration", "accident"),
+    "disability_federation": ("disability_certificate",),
+    "education": ("school_status",),
+    "housing": ("housing_appraisal",),
+    "water": ("water_incident",),
+    "emergency": ("disaster_loss",),
+    "human_resources": ("employment_change",),
+    "finance": ("microcredit",),
+}

@@ -12,7 +12,7 @@ def navigation(request):
     items = []
     if has_perm(user, Perm.VIEW_REGISTRY):
         items.append(("registry:household_list", "农户台账"))
-    if has_perm(user, Perm.IMPORT_REGISTRY):
+    if has_perm(user, Perm.IMPORT_REGISTRY) or has_perm(user, Perm.UPLOAD_FEEDS):
         items.append(("ingest:batch_list", "数据导入"))
     if has_perm(user, Perm.VIEW_REGISTRY):
         items.append(("regions:line_list", "监测线"))

@@ -133,3 +133,45 @@ def feed_events_apply_rows(
         insert_rows(FeedEvent, events, EVENT_INSERT)
         result.created = len(events)
     return result
+
+
+def feed_feedback_xlsx(batch: ImportBatch) -> bytes:
+    """An xlsx the department can act on: rows rejected (and why) and rows not linked to anyone (and why)."""
+    import io
+
+    import xlsxwriter
+    from openpyxl import load_workbook
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    bold = book.add_format({"bold": True, "bg_color": "#FCE4D6"})
+    sheet = book.add_worksheet("未能关联")
+    for j, title in enumerate(("行号", "证件号码", "姓名", "出生日期", "行政区划代码", "日期", "原因")):
+        sheet.write_string(0, j, title, bold)
+    unlinked = batch.events.filter(link_status=FeedEvent.LinkStatus.UNLINKED).order_by("source_row")
+    for i, e in enumerate(unlinked.iterator(), start=1):
+        values = [
+            e.source_row or "",
+            e.id_number or (e.id_prefix15 and e.id_prefix15 + "…") or "",
+            e.name,
+            e.birth_date.isoformat() if e.birth_date else "",
+            e.village_code,
+            e.event_date.isoformat(),
+            e.link_note,
+        ]
+        for j, value in enumerate(values):
+            sheet.write(i, j, value)
+    rejected = book.add_worksheet("被拒绝")
+    for j, title in enumerate(("行号", "列", "原值", "问题")):
+        rejected.write_string(0, j, title, bold)
+    if batch.error_report:
+        with batch.error_report.open("rb") as fh:
+            rows = load_workbook(fh, read_only=True).active.iter_rows(min_row=2, values_only=True)
+            i = 0
+            for _file, row, column, value, problem, level in rows:
+                if level == "拒绝":
+                    i += 1
+                    for j, v in enumerate((row, column, value, problem)):
+                        rejected.write(i, j, "" if v is None else v)
+    book.close()
+    return out.getvalue()

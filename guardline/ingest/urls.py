@@ -8,4 +8,5 @@ urlpatterns = [
     path("jobs/<int:pk>/", views.job_detail, name="job_detail"),
     path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
     path("batches/<int:pk>/report.xlsx", views.batch_report, name="batch_report"),
+    path("batches/<int:pk>/feedback.xlsx", views.batch_feedback, name="batch_feedback"),
 ]

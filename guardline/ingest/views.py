@@ -6,13 +6,14 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 
 from guardline.accounts.roles import Perm, has_perm
 from guardline.core.services import job_create
 
 from . import selectors
+from .feed_services import feed_feedback_xlsx
 from .forms import UploadForm
 from .tasks import import_file_task
 
@@ -24,8 +25,9 @@ def _require(user, perm: Perm) -> None:
 
 @login_required
 def batch_list(request):
-    _require(request.user, Perm.IMPORT_REGISTRY)
-    form = UploadForm(request.POST or None, request.FILES or None)
+    if not (has_perm(request.user, Perm.IMPORT_REGISTRY) or has_perm(request.user, Perm.UPLOAD_FEEDS)):
+        raise PermissionDenied("您的角色无此权限")
+    form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         folder = Path(settings.MEDIA_ROOT) / "uploads"
@@ -76,3 +78,17 @@ def batch_report(request, pk: int):
         as_attachment=True,
         filename=f"导入问题-{batch.pk}-{Path(batch.file_name).stem}.xlsx",
     )
+
+
+@login_required
+def batch_feedback(request, pk: int):
+    """The department's to-do list for a feed batch: rejected rows and unlinked rows, each with the reason."""
+    batch = selectors.batch_get(request.user, pk)
+    if not batch.feed:
+        raise Http404("只有部门数据批次有反馈表")
+    content = feed_feedback_xlsx(batch)
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''feedback-{batch.pk}.xlsx"
+    return response

@@ -73,3 +73,33 @@ def test_household_page_shows_its_events_in_time_order(county, client, make_user
     page = client.get(f"/households/{event.household_id}/").content.decode()
     timeline = page.split('id="events"')[1]
     assert event.payload["disease"] in timeline and "疾病诊断" in timeline
+
+
+def test_department_officer_uploads_only_own_feeds_and_gets_feedback(county, client, make_user):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    make_user("medical", Role.DEPARTMENT_OFFICER, "520526", department="medical_insurance")
+    client.login(username="medical", password=PASSWORD)
+    page = client.get("/imports/").content.decode()
+    assert (
+        'value="medical_settlement"' in page
+        and 'value="accident"' not in page
+        and 'value="registry"' not in page
+    )
+    before = ImportBatch.objects.count()  # the fixture's registry import
+    with open(county / "feeds" / "accident.csv", "rb") as fh:
+        refused = client.post("/imports/", {"kind": "accident", "file": fh})
+    assert refused.status_code == 200 and ImportBatch.objects.count() == before  # not an allowed choice
+    with open(county / "feeds" / "medical_settlement.csv", "rb") as fh:
+        response = client.post("/imports/", {"kind": "medical_settlement", "file": fh})
+    assert response.status_code == 302
+    batch = ImportBatch.objects.get(feed="medical_settlement")
+    assert batch.feed == "medical_settlement" and batch.linked > 0 and batch.unlinked > 0
+    assert client.get("/households/").status_code == 403  # a department officer does not browse the registry
+    feedback = client.get(f"/imports/batches/{batch.pk}/feedback.xlsx")
+    assert feedback.status_code == 200
+    book = load_workbook(BytesIO(feedback.content))
+    unlinked = list(book["未能关联"].iter_rows(min_row=2, values_only=True))
+    assert len(unlinked) == batch.unlinked and all(row[6] for row in unlinked)
