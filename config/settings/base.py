@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "guardline.regions",
     "guardline.registry",
     "guardline.ingest",
+    "guardline.api",
 ]
 
 MIDDLEWARE = [

@@ -31,6 +31,7 @@ __all__ = [
     "LoadResult",
     "TableSpec",
     "load_table",
+    "records_to_table",
     "write_error_report",
 ]
 _counter = itertools.count()
@@ -178,3 +179,56 @@ def write_error_report(result: LoadResult, out_path: str | Path) -> Path:
         sheet.write_string(i, 5, "提示")
     book.close()
     return out
+
+
+def records_to_table(
+    records: Sequence[dict[str, Any]],
+    spec: TableSpec,
+    *,
+    source: str = "API",
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> LoadResult:
+    """Validate JSON records (e.g. events pushed through the live API) with the same declarations and SQL as files.
+
+    Keys may be canonical names or Chinese headers; unknown keys are reported as a warning. `source_row` is the
+    record's 1-based position in the request."""
+    from .read import _lookup, cell_text, normalise_header
+
+    lookup = _lookup(spec)
+    columns: dict[str, list[str | None]] = {f.name: [] for f in spec.fields}
+    unknown: set[str] = set()
+    for record in records:
+        row: dict[str, str | None] = {}
+        for key, value in record.items():
+            f = lookup.get(normalise_header(key))
+            if f is None:
+                unknown.add(str(key))
+            else:
+                row[f.name] = cell_text(value)
+        for name, values in columns.items():
+            values.append(row.get(name))
+    if con is None:
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+    arrays = {"source_row": pa.array(range(1, len(records) + 1), pa.int32())}
+    arrays.update({name: pa.array(values, pa.string()) for name, values in columns.items()})
+    raw = f"raw_{spec.key}_{next(_counter)}"
+    con.register(f"{raw}_arrow", pa.table(arrays))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM {raw}_arrow")
+    con.unregister(f"{raw}_arrow")
+    clean, errors = build(
+        con, spec, raw, set(columns), file=source, headers={f.name: f.name for f in spec.fields}
+    )
+    warnings = [f"未识别的字段已忽略：{'、'.join(sorted(unknown))}"] if unknown else []
+    return LoadResult(
+        con=con,
+        file=source,
+        spec=spec,
+        header_row=0,
+        columns={f.name: f.name for f in spec.fields},
+        rows_read=len(records),
+        raw=raw,
+        clean=clean,
+        errors=errors,
+        warnings=warnings,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -53,6 +53,9 @@ class FeedApplyResult:
     linked: int = 0
     unlinked: int = 0
     out_of_scope: int = 0
+    outcomes: dict[int, dict[str, Any]] = field(
+        default_factory=dict
+    )  # source_row -> what happened to the row
 
 
 def _json(value: Any) -> Any:
@@ -83,6 +86,8 @@ def feed_events_apply_rows(
             )
         )
         result.unchanged = len(existing)
+        for key_hash in existing:
+            result.outcomes[hashes[key_hash]["source_row"]] = {"status": "duplicate", "event_key": key_hash}
         fresh = {h: r for h, r in hashes.items() if h not in existing}
         ids = {r["id_number"] for r in fresh.values() if r.get("id_number")}
         members = {
@@ -130,6 +135,13 @@ def feed_events_apply_rows(
             elif event.link_status == FeedEvent.LinkStatus.UNLINKED:
                 result.unlinked += 1
             events.append(event)
+            result.outcomes[row["source_row"]] = {
+                "status": "created",
+                "event_key": key_hash,
+                "link_status": event.link_status,
+                "household_id": event.household_id,
+                "note": event.link_note,
+            }
         insert_rows(FeedEvent, events, EVENT_INSERT)
         result.created = len(events)
     return result

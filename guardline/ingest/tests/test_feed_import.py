@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def county(tmp_path):
     out = tmp_path / "county"
-    simulate_county(households=300, seed=11, out_dir=out, divisions_dir=settings.GUARDLINE["DIVISIONS_DIR"])
+    simulate_county(households=150, seed=11, out_dir=out, divisions_dir=settings.GUARDLINE["DIVISIONS_DIR"])
     assert import_file("registry", out / "registry.csv").rows_rejected == 0
     return out
 
