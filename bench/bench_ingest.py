@@ -19,27 +19,9 @@ from pathlib import Path
 
 from engine.ids import check_char
 from engine.ingest import REGISTRY, load_table
+from simulate import REGISTRY_HEADERS
 
-HEADER = [
-    "户编号",
-    "行政区划代码",
-    "户类型",
-    "监测对象类别",
-    "姓名",
-    "证件号码",
-    "与户主关系",
-    "性别",
-    "出生日期",
-    "文化程度",
-    "在校生状况",
-    "健康状况",
-    "残疾等级",
-    "劳动技能",
-    "务工状况",
-    "务工时间(月)",
-    "是否参加城乡居民基本医疗保险",
-    "联系电话",
-]
+HEADER = REGISTRY_HEADERS
 # Real village codes of 威宁县 (520526), from the national division table.
 VILLAGES = [
     "520526004203",

@@ -17,7 +17,7 @@ from .income import base_income, for_year
 from .population import Population, generate, load_villages
 from .shocks import month_start, outcomes, simulate_events
 
-__all__ = ["REGISTRY_HEADERS", "simulate_county"]
+__all__ = ["INCOME_HEADERS", "REGISTRY_HEADERS", "simulate_county"]
 
 REGISTRY_HEADERS = [
     "户编号",

@@ -7,42 +7,13 @@ import random
 from pathlib import Path
 
 from engine.ids import check_char
+from simulate import (  # the INTERCHANGE §1/§2 headers, as the simulator writes them
+    INCOME_HEADERS,
+    REGISTRY_HEADERS,
+)
 
-REGISTRY_HEADERS = [
-    "户编号",
-    "行政区划代码",
-    "户类型",
-    "监测对象类别",
-    "姓名",
-    "证件号码",
-    "与户主关系",
-    "性别",
-    "出生日期",
-    "文化程度",
-    "在校生状况",
-    "健康状况",
-    "残疾等级",
-    "劳动技能",
-    "务工状况",
-    "务工时间(月)",
-    "是否参加城乡居民基本医疗保险",
-    "联系电话",
-]
-INCOME_HEADERS = [
-    "户编号",
-    "年度",
-    "工资性收入",
-    "生产经营性收入",
-    "财产性收入",
-    "转移性收入",
-    "生产经营性支出",
-    "理赔收入",
-    "合规自付支出",
-    "住房出现安全问题",
-    "义务教育阶段失学辍学",
-    "饮水出现安全问题",
-    "有家庭成员未参加基本医疗保险",
-]
+__all__ = ["INCOME_HEADERS", "REGISTRY_HEADERS", "income_rows", "registry_rows", "write_csv"]
+
 SURNAMES = "张王李刘陈杨赵黄周吴禄安马龙陶"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
 
