@@ -148,6 +148,10 @@ GUARDLINE = {
     ),
     "DEMO_COUNTY": "520526",
     "HOUSEHOLD_PAGE_SIZE": 50,
+    # Probabilistic linkage of feed rows without a usable ID: automatic link at or above LINK_UPPER (and no rival
+    # candidate at LINK_LOWER), clerical review between the two.
+    "LINK_UPPER": float(os.environ.get("GUARDLINE_LINK_UPPER", "0.99")),
+    "LINK_LOWER": float(os.environ.get("GUARDLINE_LINK_LOWER", "0.5")),
     "IMPORT_CHUNK_ROWS": int(os.environ.get("GUARDLINE_IMPORT_CHUNK_ROWS", "8000")),
 }
 

@@ -91,6 +91,15 @@ class FeedEvent(models.Model):
     link_status = models.CharField(max_length=10, choices=LinkStatus.choices, default=LinkStatus.UNLINKED)
     link_method = models.CharField(max_length=20, blank=True)
     link_note = models.CharField(max_length=200, blank=True)
+    link_score = models.FloatField(null=True, blank=True)
+    candidate = models.ForeignKey(
+        "registry.Member",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("待人工核对的候选成员"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

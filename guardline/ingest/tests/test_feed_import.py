@@ -103,3 +103,25 @@ def test_department_officer_uploads_only_own_feeds_and_gets_feedback(county, cli
     book = load_workbook(BytesIO(feedback.content))
     unlinked = list(book["未能关联"].iter_rows(min_row=2, values_only=True))
     assert len(unlinked) == batch.unlinked and all(row[6] for row in unlinked)
+
+
+def test_rows_without_id_link_probabilistically_with_no_false_automatic_links(tmp_path):
+    from guardline.ingest.feed_services import feed_events_link_probabilistic
+
+    out = tmp_path / "county400"
+    simulate_county(households=400, seed=12, out_dir=out, divisions_dir=settings.GUARDLINE["DIVISIONS_DIR"])
+    import_file("registry", out / "registry.csv")
+    import_file("medical_settlement", out / "feeds" / "medical_settlement.csv")
+    with open(out / "truth" / "person_links.csv", encoding="utf-8") as fh:
+        truth = {
+            int(r["file_row"]): r["household_no"]
+            for r in csv.DictReader(fh)
+            if r["feed_key"] == "medical_settlement"
+        }
+    run = feed_events_link_probabilistic(feed="medical_settlement")
+    assert run.examined > 50 and run.examined == run.linked + run.review + run.unlinked
+    auto = FeedEvent.objects.filter(link_method="probabilistic").select_related("household")
+    assert auto.count() == run.linked and run.linked >= 0.8 * run.examined
+    assert all(e.household.household_no == truth[e.source_row] for e in auto)  # precision of automatic links
+    for event in FeedEvent.objects.filter(link_status="review").select_related("candidate__household"):
+        assert event.candidate is not None and event.link_score is not None
