@@ -1,5 +1,7 @@
 """Declarations of the tables counties and departments send (INTERCHANGE.md): fields, header synonyms, kinds,
-required fields and natural keys. Adding a table (e.g. a department feed) is a declaration here, not new code."""
+required fields and natural keys. Adding a table (e.g. one of the twelve department feeds) is a declaration here,
+not new code: a feed is just another TableSpec, and a rule across columns (e.g. "a person or a village") is a
+TableCheck on it."""
 
 from __future__ import annotations
 
@@ -14,18 +16,21 @@ KINDS = ("text", "id_number", "date", "money", "int", "bool", "enum", "region_co
 class Field:
     """One column: canonical name, Chinese header synonyms, kind and checks.
 
-    Enum fields map a cell holding the Chinese label, a known alias or the code itself to the code; `strict=False`
-    turns an unknown value into a warning (value dropped) instead of a rejected row."""
+    Enum fields map a cell holding the Chinese label, a known alias (engine.vocab.ALIASES under the field's name,
+    unless `aliases` is given) or the code itself to the code; `strict=False` turns an unknown value into a warning
+    (value stored as NULL) instead of a rejected row. On an ID field, `strict=False` does the same for an unusable
+    ID (department feeds: the row is kept for linkage by name and birth date, with the ID's status and surviving
+    first 15 characters). `min`/`max` bound int and money values (inclusive)."""
 
     name: str
     synonyms: tuple[str, ...]
     kind: str = "text"
     required: bool = False
     vocab: dict[str, str] | None = field(default=None, hash=False, compare=False)
-    aliases: dict[str, str] | None = field(default=None, hash=False, compare=False)
     strict: bool = True
     min: float | None = None
     max: float | None = None
+    aliases: dict[str, str] | None = field(default=None, hash=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -38,11 +43,30 @@ class Field:
         """The Chinese header people know the column by."""
         return self.synonyms[0] if self.synonyms else self.name
 
+    def alias_map(self) -> dict[str, str]:
+        """Extra spellings → canonical Chinese label."""
+        return self.aliases if self.aliases is not None else vocab.ALIASES.get(self.name, {})
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    """A row rule across columns, evaluated on the normalised values (e.g. a feed row must name a person or a
+    village). `invalid_when` is a DuckDB boolean expression over canonical column names; when it is true the row
+    gets `code`/`message` reported against `column` (a canonical name) with `severity`."""
+
+    code: str
+    message: str
+    invalid_when: str
+    column: str
+    severity: str = "error"
+
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A table people send: its fields, the key that identifies a row across re-sends, and for department feeds the
-    department, the event-date field and the "at least one of" rule for the subject (a person, or a village)."""
+    """A table people send: its fields and the key that identifies a row across re-sends (duplicates inside one
+    file are rejected). For department feeds also the department, the event-date field and the "at least one of"
+    rule for the subject (a person, or a village): a row with all of `require_one_of` blank is rejected
+    ('missing_subject'). `checks` add any other rule across columns."""
 
     key: str
     title_zh: str
@@ -51,6 +75,15 @@ class TableSpec:
     department: str = ""
     event_date: str = ""
     require_one_of: tuple[str, ...] = ()
+    checks: tuple[TableCheck, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.fields]
+        unknown = [k for k in (*self.natural_key, *self.require_one_of) if k not in names]
+        if unknown or not self.natural_key or len(set(names)) != len(names):
+            raise ValueError(
+                f"table {self.key}: unknown fields {unknown}, no natural key or duplicate field names"
+            )
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -68,9 +101,7 @@ def _enum(
     strict: bool = True,
     required: bool = False,
 ) -> Field:
-    return Field(
-        name, synonyms, "enum", required, vocab=table, aliases=vocab.ALIASES.get(name), strict=strict
-    )
+    return Field(name, synonyms, "enum", required, vocab=table, strict=strict)
 
 
 REGISTRY = TableSpec(

@@ -1,4 +1,5 @@
-"""Every real-world quirk of INTERCHANGE.md: the repaired value, or the specific row error with its row number."""
+"""Every real-world quirk of INTERCHANGE.md, end to end through load_table: the repaired value, or the specific row
+error with its row number. (Kept beside the finer-grained tests in test_values/test_layout/test_files.)"""
 
 from __future__ import annotations
 
@@ -101,33 +102,6 @@ def test_bad_ids_have_specific_errors_and_sex_birth_are_derived(tmp_path):
 
 
 # --- dates, money, booleans -----------------------------------------------------------------------------------
-
-
-def test_date_forms(tmp_path):
-    forms = ["45356", "2024/3/5", "2024-03-05", "2024年3月5日", "20240305", "2024.3.5", "2024-03-05 00:00:00"]
-    rows = [[*REG_HEADER, "出生日期"]] + [
-        [*reg_row(f"H{i}", "x", pid(f"5205261990010100{i}"[:17])), f] for i, f in enumerate(forms)
-    ]
-    spec_rows = load_table(write_csv(tmp_path / "r.csv", rows), REGISTRY)
-    # Birth dates from the ID win over the column; read the normalised column through the raw/clean path instead:
-    assert spec_rows.rows_rejected == 0
-    from engine.ingest.normalize import sql_clean, sql_date
-
-    value, _ = sql_date(sql_clean("x"))
-    import duckdb
-
-    con = duckdb.connect()
-    got = [
-        r[0]
-        for r in con.execute(
-            f"SELECT {value} FROM (VALUES {','.join(f'({chr(39)}{f}{chr(39)})' for f in forms)}) t(x)"
-        ).fetchall()
-    ]
-    assert got == [dt.date(2024, 3, 5)] * len(forms)
-    bad = con.execute(
-        f"SELECT {sql_date(sql_clean('x'))[1]} FROM (VALUES ('2024-13-01'), ('明年')) t(x)"
-    ).fetchall()
-    assert bad == [("bad_date",), ("bad_date",)]
 
 
 def test_excel_date_cells_and_serials(tmp_path):
