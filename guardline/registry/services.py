@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -493,29 +492,34 @@ MEMBER_EDITABLE = (
 )
 
 
-@transaction.atomic
-def member_update(*, actor, member: Member, **changes: Any) -> Member:
-    """Edit a member's attributes (not the ID number: a wrong ID is a new person record). Logged."""
-    if not has_perm(actor, Perm.EDIT_REGISTRY):
-        raise PermissionDenied("您的角色不能修改台账")
-    member = Member.objects.select_for_update().select_related("household").get(pk=member.pk)
-    require_scope(actor, member.household.village_code)
-    unknown = set(changes) - set(MEMBER_EDITABLE)
+def _apply_edit(
+    *,
+    actor,
+    obj: Any,
+    entity: str,
+    household_id: int,
+    changes: dict[str, Any],
+    editable: Iterable[str],
+    exclude: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The shared part of a manual edit: only editable fields, validated, saved, and logged with before/after.
+    Returns the fields that changed (empty: nothing was written)."""
+    unknown = set(changes) - set(editable)
     if unknown:
         raise ValidationError(f"不可修改的字段: {', '.join(sorted(unknown))}")
-    before, after = diff(_values(member, changes), changes)
+    before, after = diff(_values(obj, changes), changes)
     if not after:
-        return member
+        return after
     for name, value in changes.items():
-        setattr(member, name, value)
-    member.full_clean(exclude=["household", "id_number"])
-    member.save(update_fields=[*after, "updated_at"])
+        setattr(obj, name, value)
+    obj.full_clean(exclude=list(exclude))
+    obj.save(update_fields=[*after, "updated_at"])
     log_changes(
         [
             change_entry(
-                entity="member",
-                entity_id=member.pk,
-                household_id=member.household_id,
+                entity=entity,
+                entity_id=obj.pk,
+                household_id=household_id,
                 action="update",
                 before=before,
                 after=after,
@@ -523,45 +527,49 @@ def member_update(*, actor, member: Member, **changes: Any) -> Member:
             )
         ]
     )
-    household = member.household
-    _refresh_derived(household, list(household.members.all()))
-    household.save(update_fields=["member_count", "head_name", "no_labour_household", "updated_at"])
+    return after
+
+
+def _require_edit(actor, village_code: str) -> None:
+    if not has_perm(actor, Perm.EDIT_REGISTRY):
+        raise PermissionDenied("您的角色不能修改台账")
+    require_scope(actor, village_code)
+
+
+@transaction.atomic
+def member_update(*, actor, member: Member, **changes: Any) -> Member:
+    """Edit a member's attributes (not the ID number: a wrong ID is a new person record). Logged."""
+    member = Member.objects.select_for_update().select_related("household").get(pk=member.pk)
+    _require_edit(actor, member.household.village_code)
+    if _apply_edit(
+        actor=actor,
+        obj=member,
+        entity="member",
+        household_id=member.household_id,
+        changes=changes,
+        editable=MEMBER_EDITABLE,
+        exclude=("household", "id_number"),
+    ):
+        household = member.household
+        _refresh_derived(household, list(household.members.all()))
+        household.save(update_fields=["member_count", "head_name", "no_labour_household", "updated_at"])
     return member
+
+
+HOUSEHOLD_EDITABLE = ("household_type", "relocation_site", "phone", "monitor_category")
 
 
 @transaction.atomic
 def household_update(*, actor, household: Household, **changes: Any) -> Household:
     """Edit household flags (type, relocation, phone). Logged."""
-    if not has_perm(actor, Perm.EDIT_REGISTRY):
-        raise PermissionDenied("您的角色不能修改台账")
     household = Household.objects.select_for_update().get(pk=household.pk)
-    require_scope(actor, household.village_code)
-    allowed = {"household_type", "relocation_site", "phone", "monitor_category"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationError(f"不可修改的字段: {', '.join(sorted(unknown))}")
-    before, after = diff(_values(household, changes), changes)
-    if not after:
-        return household
-    for name, value in changes.items():
-        setattr(household, name, value)
-    household.full_clean()
-    household.save(update_fields=[*after, "updated_at"])
-    log_changes(
-        [
-            change_entry(
-                entity="household",
-                entity_id=household.pk,
-                household_id=household.pk,
-                action="update",
-                before=before,
-                after=after,
-                actor_id=actor.pk,
-            )
-        ]
+    _require_edit(actor, household.village_code)
+    _apply_edit(
+        actor=actor,
+        obj=household,
+        entity="household",
+        household_id=household.pk,
+        changes=changes,
+        editable=HOUSEHOLD_EDITABLE,
     )
     return household
-
-
-def today() -> date:
-    return date.today()
