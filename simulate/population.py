@@ -1,271 +1,295 @@
-"""Households and members of a rural county in Guizhou, vectorised with numpy (1M+ households in seconds).
+"""Households and members of the county, vectorised (a million households in seconds).
 
-Calibration (see MODEL.md): household size mean ≈ 3.7 (Guizhou rural, 7th census ~3.3 registered, larger in Bijie);
-head age ~ N(52, 13); chronic illness rising with age; serious illness ~1.5 %; disability ~6 % with grades 1–4;
-basic medical insurance ~98 %; former-poor (脱贫户) ~28 % of households in Weining, a formerly deeply poor county.
-"""
+Households are placed in the real villages; each gets a size, a head, and members filled from family templates
+(nuclear family; young couple with the head's parents; older head with a married son, daughter-in-law and
+grandchildren). Then birth dates, ID numbers, names, school stage, education, health, labour capacity, migrant work,
+insurance and the household type. Codes index the vocabularies of `engine.vocab` (see `codes.py`)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import lzma
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 
-from engine.ids import check_char
-
-from .names import draw_names
-
-SIZE_P = np.array([0.08, 0.17, 0.20, 0.22, 0.17, 0.09, 0.05, 0.02])  # sizes 1..8, mean ≈ 3.7
-OTHER_BIJIE = ["520502", "520521", "520523", "520524", "520525", "520527"]
-RETIRED_CODES = [
-    "522427"
-]  # Weining's code before Bijie became a prefecture-level city (2011): still in old IDs
-OUTSIDE = ["530381", "510623", "330106"]  # married in from Yunnan, Sichuan, Zhejiang
+from . import params as P
+from .codes import EDU, HEALTH, LAB, REL
+from .idnumbers import first17, to_strings, ymd
+from .names import draw_given, draw_surnames
+from .places import RETIRED_UNTIL, County
+from .schooling import age_on, school_year_of, stage
+from .traits import assign_traits
 
 
 @dataclass
 class Population:
-    villages: list[tuple[str, str]]  # (code, name)
+    county: County
+    start: date
     # households
-    household_no: np.ndarray
-    village: np.ndarray  # index into villages
+    household_no: np.ndarray  # <U17: village code + 5-digit sequence
+    village: np.ndarray  # index into the county's villages (households are sorted by village)
     size: np.ndarray
+    first: np.ndarray  # index of the head (the household's first member)
+    remoteness: np.ndarray
     former_poor: np.ndarray
-    relocation: np.ndarray
+    relocated: np.ndarray
     phone: np.ndarray
-    remoteness: np.ndarray  # 0..1 per household (from its village): poorer, more disaster-prone places
-    # members (flat, grouped by household, head first)
+    # members, grouped by household, head first
     hh: np.ndarray
-    relation: np.ndarray
+    relation: np.ndarray  # REL codes
     male: np.ndarray
-    age: np.ndarray
+    age: np.ndarray  # completed years at the start date
     birth: np.ndarray  # datetime64[D]
-    id_number: np.ndarray
+    id17: np.ndarray  # int64: the first 17 digits
+    id_number: np.ndarray  # <U18
+    surname: np.ndarray
     name: np.ndarray
-    education: np.ndarray
-    student: np.ndarray
-    health: np.ndarray
+    education: np.ndarray  # EDU codes
+    student: np.ndarray  # STU codes
+    health: np.ndarray  # HEALTH codes
     disability_grade: np.ndarray  # 0 = none
-    labour: np.ndarray
-    migrant: np.ndarray
+    labour: np.ndarray  # LAB codes
+    migrant: np.ndarray  # MIG codes
     work_months: np.ndarray
     insured: np.ndarray
+    school_u: np.ndarray  # (members, 2): propensities for upper secondary school and college
 
     @property
     def households(self) -> int:
         return len(self.household_no)
 
+    @property
+    def members(self) -> int:
+        return len(self.hh)
 
-def load_villages(divisions_dir: Path, county: str) -> list[tuple[str, str]]:
-    path = divisions_dir / "villages.csv.xz"
-    with lzma.open(path, "rb") as raw:
-        rows = [
-            (r["code"], r["name"])
-            for r in csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8"))
-            if r["areaCode"] == county
-        ]
-    if not rows:
-        raise ValueError(f"no villages of county {county} in {path}")
-    return rows
+    @property
+    def village_code(self) -> np.ndarray:
+        """Village code per household."""
+        return self.county.village_codes[self.village]
 
-
-def _ids(rng: np.random.Generator, regions: np.ndarray, birth: np.ndarray, male: np.ndarray) -> np.ndarray:
-    """Unique, valid GB 11643 numbers: region + birth date + sequence (odd for men) + check character."""
-    n = len(regions)
-    ymd = np.datetime_as_string(birth, unit="D")
-    ymd = np.char.replace(ymd, "-", "")
-    seq = rng.integers(0, 100, n) * 10 + rng.integers(0, 5, n) * 2 + male.astype(int)
-    first17 = np.char.add(np.char.add(regions, ymd), np.char.zfill(seq.astype(str), 3))
-    for _ in range(50):
-        _, first_index, _counts = np.unique(first17, return_index=True, return_counts=True)
-        dup_mask = np.ones(n, bool)
-        dup_mask[first_index] = False
-        if not dup_mask.any():
-            break
-        k = int(dup_mask.sum())
-        seq_new = rng.integers(0, 100, k) * 10 + rng.integers(0, 5, k) * 2 + male[dup_mask].astype(int)
-        first17[dup_mask] = np.char.add(
-            np.char.add(regions[dup_mask], ymd[dup_mask]), np.char.zfill(seq_new.astype(str), 3)
-        )
-    checks = np.array([check_char(s) for s in first17.tolist()])
-    return np.char.add(first17, checks)
+    def per_household(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.hh, weights=values, minlength=self.households)
 
 
-def generate(
-    rng: np.random.Generator, villages: list[tuple[str, str]], households: int, county: str, ref: date
-) -> Population:
-    v = len(villages)
-    weights = rng.lognormal(0, 0.5, v)
-    village = np.sort(rng.choice(v, size=households, p=weights / weights.sum()))
-    village_remote = rng.beta(2, 3, v)
-    remoteness = village_remote[village]
-    seq_in_village = np.zeros(households, int)
-    starts = np.searchsorted(village, np.arange(v))
-    seq_in_village = np.arange(households) - starts[village]
-    codes = np.array([c for c, _ in villages])
-    household_no = np.char.add(codes[village], np.char.zfill((seq_in_village + 1).astype(str), 5))
-    size = rng.choice(np.arange(1, 9), size=households, p=SIZE_P)
-    former_poor = rng.random(households) < (0.12 + 0.35 * remoteness)
-    relocation = former_poor & (rng.random(households) < 0.12)
-    phone = np.char.add("1", rng.choice(["39", "38", "52", "58", "87", "89", "77", "98"], households))
-    phone = np.char.add(phone, np.char.zfill(rng.integers(0, 10**8, households).astype(str), 8))
+def _place(rng: np.random.Generator, county: County, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Village per household (sorted), remoteness of the place the household comes from, and relocation: relocated
+    households live in the resettlement communities (居委会) of the towns but come from remote villages."""
+    weights = rng.lognormal(0.0, P.VILLAGE_WEIGHT_SIGMA, county.villages)
+    relocated = rng.random(n) < (P.RELOCATED if county.community.any() else 0.0)
+    weights[county.community] *= P.COMMUNITY_WEIGHT
+    remote = rng.beta(2.0, 3.0, county.villages)
+    remote[county.community] *= 0.4  # towns: better roads and markets
+    village = rng.choice(county.villages, size=n, p=weights / weights.sum())
+    if relocated.any():
+        w = np.where(county.community, weights, 0.0)
+        village[relocated] = rng.choice(county.villages, size=int(relocated.sum()), p=w / w.sum())
+    remoteness = np.where(relocated, rng.beta(4.0, 2.0, n), remote[village])
+    order = np.argsort(village, kind="stable")
+    return village[order], remoteness[order], relocated[order]
 
-    head_age = np.clip(rng.normal(52, 13, households), 22, 88).astype(int)
-    hh = np.repeat(np.arange(households), size)
-    n = len(hh)
-    slot = np.arange(n) - np.repeat(np.cumsum(size) - size, size)
+
+def _household_no(county: County, village: np.ndarray) -> np.ndarray:
+    starts = np.searchsorted(village, np.arange(county.villages))
+    seq = np.arange(len(village)) - starts[village] + 1
+    return np.char.add(county.village_codes[village], np.char.zfill(seq.astype("U5"), 5))
+
+
+def _head_age(rng: np.random.Generator, size: np.ndarray) -> np.ndarray:
+    mean = np.select([size == 1, size == 2, size <= 4], [67.0, 63.0, 40.0], 55.0)
+    return np.clip(rng.normal(mean, 12.0), 24, 95).astype(np.int64)
+
+
+def _members(rng: np.random.Generator, size: np.ndarray, head_age: np.ndarray) -> dict[str, np.ndarray]:
+    """Relation, sex and age for every member slot."""
+    n_h = len(size)
+    hh = np.repeat(np.arange(n_h), size)
+    first = np.cumsum(size) - size
+    slot = np.arange(len(hh)) - first[hh]
     h_age = head_age[hh]
-    r = rng.random(n)
-    relation = np.full(n, "head", dtype=object)
-    age = h_age.copy()
-    male = np.ones(n, bool)
-    head = slot == 0
-    male[head] = rng.random(int(head.sum())) < 0.85
-    spouse = (slot == 1) & (r < 0.85)
-    relation[spouse] = "spouse"
-    male[spouse] = ~male[np.where(spouse)[0] - 1]
-    age[spouse] = np.clip(h_age[spouse] + rng.integers(-4, 4, int(spouse.sum())), 20, 95)
-    rest = ~head & ~spouse
-    young_head = h_age < 45
-    # Young head: children, sometimes a parent of the head in the last slot.
-    last = slot == (size[hh] - 1)
-    parent = rest & young_head & last & (size[hh] >= 4) & (r < 0.9)
-    relation[parent] = np.where(rng.random(int(parent.sum())) < 0.5, "father", "mother")
-    male[parent] = relation[parent] == "father"
-    age[parent] = np.clip(h_age[parent] + 26 + rng.integers(-3, 6, int(parent.sum())), 45, 99)
-    child = rest & ~parent & (young_head | (slot <= 3))
-    male[child] = rng.random(int(child.sum())) < 0.52
-    relation[child] = np.where(male[child], "son", "daughter")
-    age[child] = np.where(
-        young_head[child],
-        rng.integers(0, np.maximum(h_age[child] - 19, 1)),
-        np.clip(h_age[child] - 26 + rng.integers(-5, 5, int(child.sum())), 0, 70),
+    head_male = rng.random(n_h) < P.HEAD_MALE
+    spouse_hh = (size >= 2) & (rng.random(n_h) < P.SPOUSE_PRESENT) & (head_age < 85)
+    rest = size - 1 - spouse_hh  # slots after head and spouse
+    # Family template per household: 0 nuclear, 1 with the head's parents, 2 with a married son's family.
+    u = rng.random(n_h)
+    template = np.where(
+        head_age < 42,
+        np.where((rest >= 2) & (u < 0.40), 1, 0),
+        np.where(head_age < 55, np.where(u < 0.18, 1, np.where(u < 0.33, 2, 0)), np.where(u < 0.72, 2, 0)),
     )
-    # Older head: grandchildren after the children; an adult son's wife sometimes lives in.
-    grand = rest & ~parent & ~child
-    in_law = grand & (r < 0.25)
-    relation[in_law] = "daughter_in_law"
-    male[in_law] = False
-    age[in_law] = np.clip(h_age[in_law] - 27 + rng.integers(-4, 4, int(in_law.sum())), 18, 70)
-    grandkid = grand & ~in_law
-    male[grandkid] = rng.random(int(grandkid.sum())) < 0.52
-    relation[grandkid] = np.where(male[grandkid], "grandson", "granddaughter")
-    age[grandkid] = rng.integers(0, 16, int(grandkid.sum()))
+    template[(rest < 2) & (template == 1)] = 0
+    n_parents = np.where(template == 1, np.minimum(rest - 1, np.where(rng.random(n_h) < 0.5, 2, 1)), 0)
+    married_child_dil = (template == 2) & (rest >= 3) & (rng.random(n_h) < 0.88)
+    son_in_law = (template == 2) & (rng.random(n_h) < 0.08)  # uxorilocal marriage: a daughter and her 女婿
 
-    ref64 = np.datetime64(ref)
-    birth = ref64 - (age * 365.25).astype("timedelta64[D]") - rng.integers(1, 365, n).astype("timedelta64[D]")
-    region_draw = rng.random(n)
-    regions = np.full(n, county, dtype="<U6")
-    regions[region_draw < 0.10] = rng.choice(OTHER_BIJIE, int((region_draw < 0.10).sum()))
-    old = (region_draw >= 0.10) & (region_draw < 0.14) & (age >= 15)
-    regions[old] = RETIRED_CODES[0]
-    outside = (
-        (region_draw >= 0.14)
-        & (region_draw < 0.15)
-        & ((relation == "spouse") | (relation == "daughter_in_law"))
+    rel = np.full(len(hh), REL["son"], np.int64)
+    male = rng.random(len(hh)) < P.BOY_SHARE
+    age = np.zeros(len(hh), np.int64)
+    is_head = slot == 0
+    rel[is_head] = REL["head"]
+    male[is_head] = head_male
+    age[is_head] = head_age
+    k = slot - 1 - spouse_hh[hh]  # position among the remaining slots
+    is_spouse = (slot == 1) & spouse_hh[hh]
+    rel[is_spouse] = REL["spouse"]
+    male[is_spouse] = ~head_male[hh[is_spouse]]
+    shift = np.where(male[is_spouse], 2, -2)
+    age[is_spouse] = np.clip(h_age[is_spouse] + shift + rng.integers(-3, 4, int(is_spouse.sum())), 18, 99)
+    mother_age = h_age + np.where(head_male[hh] & spouse_hh[hh], -2, 0)
+    gap = rng.uniform(1.5, 4.0, n_h)[hh]
+    first_child = np.maximum(mother_age - rng.integers(20, 28, len(hh)), 0)
+
+    t = template[hh]
+    parent = (t == 1) & (k >= rest[hh] - n_parents[hh]) & (k >= 0)
+    lone_father = (n_parents[hh] == 1) & (rng.random(len(hh)) < 0.4)
+    father = parent & (((n_parents[hh] == 2) & (k == rest[hh] - 1)) | lone_father)
+    rel[parent] = np.where(father[parent], REL["father"], REL["mother"])
+    male[parent] = father[parent]
+    age[parent] = np.clip(h_age[parent] + rng.integers(22, 33, int(parent.sum())), 45, 99)
+
+    child = (k >= 0) & ((t == 0) | ((t == 1) & ~parent))
+    age[child] = np.clip(first_child[child] - (k[child] * gap[child]).astype(np.int64), 0, 80)
+    rel[child] = np.where(male[child], REL["son"], REL["daughter"])
+
+    down = (k >= 0) & (t == 2)
+    married = down & (k == 0)
+    in_law = down & (k == 1) & married_child_dil[hh]
+    grand = down & ~married & ~in_law
+    married_age = np.clip(h_age - rng.integers(22, 31, len(hh)), 18, 75)
+    male[married] = ~son_in_law[hh[married]]
+    rel[married] = np.where(male[married], REL["son"], REL["daughter"])
+    age[married] = married_age[married]
+    male[in_law] = son_in_law[hh[in_law]]
+    rel[in_law] = np.where(male[in_law], REL["son_in_law"], REL["daughter_in_law"])
+    age[in_law] = np.clip(married_age[in_law] + rng.integers(-3, 3, int(in_law.sum())), 18, 75)
+    g = k - 1 - married_child_dil[hh]
+    first_grand = np.maximum(married_age - rng.integers(20, 27, len(hh)), 0)
+    age[grand] = np.clip(first_grand[grand] - (g[grand] * gap[grand]).astype(np.int64), 0, 50)
+    rel[grand] = np.where(male[grand], REL["grandson"], REL["granddaughter"])
+    # A few households also keep an unmarried sibling of the head or another relative.
+    other = (k >= 0) & (t == 0) & (h_age < 60) & (rng.random(len(hh)) < 0.02)
+    rel[other] = np.where(rng.random(int(other.sum())) < 0.75, REL["sibling"], REL["other"])
+    age[other] = np.clip(h_age[other] + rng.integers(-10, 8, int(other.sum())), 16, 95)
+    return {"hh": hh, "first": first, "relation": rel, "male": male, "age": age}
+
+
+def _regions(rng: np.random.Generator, county: County, rel: np.ndarray, birth: np.ndarray) -> np.ndarray:
+    n = len(rel)
+    regions = np.full(n, county.code, dtype="<U6")
+    married_in = np.isin(rel, [REL["spouse"], REL["daughter_in_law"], REL["son_in_law"], REL["mother"]])
+    elsewhere = np.where(married_in, P.BORN_ELSEWHERE_SPOUSE, P.OTHER_BORN_ELSEWHERE) > rng.random(n)
+    where = rng.choice(3, size=n, p=P.ELSEWHERE_SPLIT)
+    for i, pool in enumerate((county.same_city, county.same_province, county.neighbours)):
+        mask = elsewhere & (where == i)
+        regions[mask] = np.array(pool)[rng.integers(0, len(pool), int(mask.sum()))]
+    if county.retired:
+        born_year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
+        old = ~elsewhere & (born_year <= RETIRED_UNTIL) & (rng.random(n) < P.RETIRED_CODE_SHARE)
+        regions[old] = np.array(county.retired)[rng.integers(0, len(county.retired), int(old.sum()))]
+    return regions
+
+
+def _names(
+    rng: np.random.Generator, m: dict[str, np.ndarray], birth_year: np.ndarray, village: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    hh, rel, male = m["hh"], m["relation"], m["male"]
+    n = len(hh)
+    own = draw_surnames(rng, n)
+    # The family surname is the male head's, or the husband's when the head is a woman.
+    is_head, is_spouse = rel == REL["head"], rel == REL["spouse"]
+    family = own[m["first"]].copy()
+    husband = is_spouse & male
+    family[hh[husband]] = own[husband]
+    kin = ("son", "daughter", "grandson", "granddaughter", "father", "sibling")
+    inherits = np.isin(rel, [REL[r] for r in kin]) | (is_head & male)
+    surname = np.where(inherits | husband, family[hh], own)
+    given = draw_given(rng, male, birth_year)
+    # Namesakes beyond chance: a few people share the full name of an unrelated same-sex villager of the same
+    # surname (another household, another birth date) — the case that defeats name-only matching.
+    v = village[hh]
+    order = np.lexsort((rng.random(n), male, surname, v))
+    prev, cur = order[:-1], order[1:]
+    same = (v[prev] == v[cur]) & (surname[prev] == surname[cur]) & (male[prev] == male[cur])
+    same &= hh[prev] != hh[cur]
+    pick = same & (rng.random(n - 1) < 0.02)
+    given[cur[pick]] = given[prev[pick]]
+    return surname, np.char.add(surname, given)
+
+
+def ages_at(birth: np.ndarray, day: date) -> np.ndarray:
+    """Completed years at `day` for datetime64[D] birth dates."""
+    return (day.year * 10000 + day.month * 100 + day.day - ymd(birth)) // 10000
+
+
+def _household_type(
+    rng: np.random.Generator,
+    remoteness: np.ndarray,
+    relocated: np.ndarray,
+    hh: np.ndarray,
+    traits: dict[str, np.ndarray],
+    first: np.ndarray,
+    size: np.ndarray,
+) -> np.ndarray:
+    """脱贫户 (formerly registered poor): the poorest by a score of remoteness, the head's education, disability or
+    serious illness, few labourers, a large family and relocation — exactly FORMER_POOR_TARGET of households."""
+    n_h = len(size)
+    low_edu = np.isin(traits["education"][first], [EDU["illiterate"], EDU["primary"]])
+    sick_member = np.isin(traits["health"], [HEALTH["disabled"], HEALTH["serious"]])
+    sick = np.bincount(hh, weights=sick_member, minlength=n_h) > 0
+    able_member = np.isin(traits["labour"], [LAB["ordinary"], LAB["skilled"]])
+    able = np.bincount(hh, weights=able_member, minlength=n_h)
+    score = 2.5 * remoteness + 0.7 * low_edu + 0.6 * sick + 0.3 * (size >= 6) - 0.25 * able + 3.0 * relocated
+    score += rng.logistic(0.0, 0.35, n_h)
+    return score > np.quantile(score, 1.0 - P.FORMER_POOR_TARGET)
+
+
+def generate(rng: np.random.Generator, county: County, households: int, start: date) -> Population:
+    village, remoteness, relocated = _place(rng, county, households)
+    size = rng.choice(np.arange(1, 9), size=households, p=np.array(P.SIZE_P) / sum(P.SIZE_P))
+    m = _members(rng, size, _head_age(rng, size))
+    hh, first = m["hh"], m["first"]
+    days = (m["age"] * 365.25).astype(np.int64) + rng.integers(1, 365, len(hh))
+    birth = np.datetime64(start, "D") - days.astype("timedelta64[D]")
+    age = ages_at(birth, start)
+    born_year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
+    regions = _regions(rng, county, m["relation"], birth)
+    id17 = first17(rng, regions, birth, m["male"])
+    surname, name = _names(rng, m, born_year, village)
+    school_u = rng.random((len(hh), 2))
+    student = stage(age_on(birth, date(school_year_of(start), 9, 1)), school_u[:, 0], school_u[:, 1])
+    traits = assign_traits(rng, hh, age, m["male"], student)
+    former_poor = _household_type(rng, remoteness, relocated, hh, traits, first, size)
+    prefixes = np.array(["139", "138", "152", "158", "187", "189", "177", "198", "135", "182"])
+    phone = np.char.add(
+        prefixes[rng.integers(0, len(prefixes), households)],
+        np.char.zfill(rng.integers(0, 10**8, households).astype("U8"), 8),
     )
-    regions[outside] = rng.choice(OUTSIDE, int(outside.sum()))
-    id_number = _ids(rng, regions, birth, male)
-    name = draw_names(rng, male)
-    # Children share the head's surname.
-    head_index = np.cumsum(size) - size
-    kin = np.isin(relation, ["son", "daughter", "grandson", "granddaughter"])
-    head_surname = np.array([s[0] for s in name[head_index[hh[kin]]]])
-    name[kin] = np.char.add(head_surname, np.array([s[1:] for s in name[kin]]))
-
-    education = np.full(n, "", dtype=object)
-    e = rng.random(n)
-    old_cohort, mid, young = age >= 60, (age >= 35) & (age < 60), (age >= 18) & (age < 35)
-    education[old_cohort] = np.where(
-        e[old_cohort] < 0.45, "illiterate", np.where(e[old_cohort] < 0.85, "primary", "junior")
-    )
-    education[mid] = np.where(
-        e[mid] < 0.1,
-        "illiterate",
-        np.where(e[mid] < 0.45, "primary", np.where(e[mid] < 0.85, "junior", "senior")),
-    )
-    education[young] = np.where(
-        e[young] < 0.1,
-        "primary",
-        np.where(
-            e[young] < 0.55,
-            "junior",
-            np.where(e[young] < 0.75, "senior", np.where(e[young] < 0.85, "vocational", "college")),
-        ),
-    )
-    school_age = age < 18
-    education[school_age & (age < 6)] = "preschool"
-    education[school_age & (age >= 6) & (age < 12)] = "primary"
-    education[school_age & (age >= 12)] = "junior"
-
-    student = np.full(n, "not_student", dtype=object)
-    student[(age >= 3) & (age < 6)] = "preschool"
-    student[(age >= 6) & (age < 12)] = "primary"
-    student[(age >= 12) & (age < 15)] = "junior"
-    upper = (age >= 15) & (age < 18)
-    student[upper] = np.where(
-        e[upper] < 0.55, "senior", np.where(e[upper] < 0.85, "vocational", "not_student")
-    )
-    uni = (age >= 18) & (age < 22) & (e < 0.3)
-    student[uni] = "college"
-
-    h = rng.random(n)
-    chronic_p = np.where(age < 40, 0.04, np.where(age < 60, 0.13, 0.30))
-    health = np.full(n, "healthy", dtype=object)
-    health[h < chronic_p] = "chronic"
-    serious = rng.random(n) < 0.015
-    health[serious] = "serious"
-    disabled = rng.random(n) < np.where(age >= 60, 0.10, 0.045)
-    health[disabled] = "disabled"
-    disability_grade = np.where(disabled, rng.choice([1, 2, 3, 4], n, p=[0.1, 0.2, 0.3, 0.4]), 0)
-
-    labour = np.full(n, "none", dtype=object)
-    working_age = (age >= 16) & (age <= 60) & (student == "not_student")
-    labour[working_age] = np.where(rng.random(int(working_age.sum())) < 0.15, "skilled", "ordinary")
-    labour[(age > 60) & (age <= 70)] = "weak"
-    labour[working_age & (health == "chronic") & (h < chronic_p * 0.3)] = "weak"
-    labour[(age > 70)] = "lost"
-    labour[(health == "serious") | ((health == "disabled") & (disability_grade <= 2))] = "lost"
-    labour[age < 16] = "none"
-
-    able = np.isin(labour, ["ordinary", "skilled"])
-    m = rng.random(n)
-    migrant = np.full(n, "none", dtype=object)
-    migrant[able & (m < 0.30)] = "out_of_province"
-    migrant[able & (m >= 0.30) & (m < 0.38)] = "in_province"
-    migrant[able & (m >= 0.38) & (m < 0.50)] = "in_county"
-    work_months = np.zeros(n, int)
-    away = migrant != "none"
-    work_months[away] = np.clip(rng.normal(8, 2.5, int(away.sum())), 1, 12).astype(int)
-    insured = rng.random(n) < 0.98
-
     return Population(
-        villages=villages,
-        household_no=household_no,
+        county=county,
+        start=start,
+        household_no=_household_no(county, village),
         village=village,
         size=size,
-        former_poor=former_poor,
-        relocation=relocation,
-        phone=phone,
+        first=first,
         remoteness=remoteness,
+        former_poor=former_poor,
+        relocated=relocated,
+        phone=phone,
         hh=hh,
-        relation=relation,
-        male=male,
+        relation=m["relation"],
+        male=m["male"],
         age=age,
         birth=birth,
-        id_number=id_number,
+        id17=id17,
+        id_number=to_strings(id17),
+        surname=surname,
         name=name,
-        education=education,
+        education=traits["education"],
         student=student,
-        health=health,
-        disability_grade=disability_grade,
-        labour=labour,
-        migrant=migrant,
-        work_months=work_months,
-        insured=insured,
+        health=traits["health"],
+        disability_grade=traits["grade"],
+        labour=traits["labour"],
+        migrant=traits["migrant"],
+        work_months=traits["months"],
+        insured=traits["insured"],
+        school_u=school_u,
     )
