@@ -1,26 +1,42 @@
 """Probabilistic linkage of department rows that lack a usable ID number (Fellegi–Sunter with Splink on DuckDB).
 
-Rows are compared with registry members on name (exact, same pinyin — homophone typos such as 张伟/张玮 —, or close
-pinyin), birth date and village. The model is trained unsupervised on the data itself (u by random sampling, m by
-expectation maximisation), so no labelled pairs are needed. For each row the best candidate is taken when its
-match probability reaches `upper` and no other candidate reaches `lower`; rows whose best candidate lies between
-the thresholds go to clerical review with their candidates; the rest stay unlinked.
+Rows are compared with registry members on name (exact; same pinyin, which catches homophone typos such as
+张伟/张玮; one character different, which catches look-alike typos such as 王/玉; close pinyin), birth date (exact
+or one day off), sex, village (same village, or same township for rows that carry only the township's code) and, for
+IDs that went through Excel as numbers, the surviving first 15 digits. The model is trained unsupervised on the data
+itself (the share of matches from near-certain rules, u by random sampling, m by expectation maximisation), so no
+labelled pairs are needed.
+
+For each row the best candidate is kept with the runner-up's probability; `decide` turns that into "link" (above
+`upper`, and far likelier than the runner-up), "review" (between the thresholds: clerical review) or "none".
+
+Rows are compared in chunks so memory stays bounded on large registries; each chunk is scored with the same trained
+model, so chunking changes speed and memory only, never the result.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import duckdb
+import pyarrow as pa
 from pypinyin import lazy_pinyin
 
 # Splink logs every training step at INFO; the platform reports its own progress.
-logging.getLogger("splink").setLevel(logging.WARNING)
+logging.getLogger("splink").setLevel(logging.ERROR)
 
-PersonRow = tuple[int, str, date | None, str]  # (id, name, birth date, village code)
+# (id, name, birth date, sex "male"/"female", 12-digit village code, first 15 digits of a damaged ID)
+PersonRow = tuple[int, str | None, date | None, str | None, str | None, str | None]
+Progress = Callable[[int, int, str], None]
+
+# Share of department rows assumed to be about someone in the registry, for the deterministic-rule estimate of the
+# prior. Only a starting point: the rules below count the matches they find and the prior is scaled from that.
+DETERMINISTIC_RECALL = 0.7
+CHUNK_ROWS = 250_000
 
 
 @dataclass(frozen=True)
@@ -31,39 +47,33 @@ class Candidate:
     second_probability: float  # the next-best candidate's probability (0 if none)
 
 
+@lru_cache(maxsize=1 << 20)
 def pinyin(name: str) -> str:
     return "".join(lazy_pinyin(name or ""))
 
 
-def _table(con: duckdb.DuckDBPyConnection, name: str, rows: Sequence[PersonRow]) -> None:
-    con.execute(
-        f"CREATE OR REPLACE TABLE {name} (uid BIGINT, name VARCHAR, name_py VARCHAR, birth_date VARCHAR, "
-        "village_code VARCHAR)"
-    )
-    con.executemany(
-        f"INSERT INTO {name} VALUES (?, ?, ?, ?, ?)",
-        [
-            (uid, n or None, pinyin(n) or None, b.isoformat() if b else None, v or None)
-            for uid, n, b, v in rows
-        ],
+def _arrow(rows: Sequence[PersonRow]) -> pa.Table:
+    uid, name, birth, sex, village, id15 = (list(col) for col in zip(*rows, strict=True))
+    return pa.table(
+        {
+            "uid": pa.array(uid, pa.int64()),
+            "name": pa.array([n or None for n in name], pa.string()),
+            "name_py": pa.array([pinyin(n) if n else None for n in name], pa.string()),
+            "birth_date": pa.array(birth, pa.date32()),
+            "sex": pa.array([s or None for s in sex], pa.string()),
+            "village_code": pa.array([v or None for v in village], pa.string()),
+            "township_code": pa.array([v[:9] if v else None for v in village], pa.string()),
+            "id15": pa.array([i or None for i in id15], pa.string()),
+        }
     )
 
 
-def best_candidates(
-    rows: Sequence[PersonRow], members: Sequence[PersonRow], *, floor: float = 0.01
-) -> list[Candidate]:
-    """Score every row against the registry and return each row's best candidate (with the runner-up's score)."""
-    if not rows or not members:
-        return []
+def _settings():
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import SettingsCreator, block_on
 
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    _table(con, "feed_rows", rows)
-    _table(con, "registry_rows", members)
-    settings = SettingsCreator(
+    return SettingsCreator(
         link_type="link_only",
         unique_id_column_name="uid",
         comparisons=[
@@ -73,48 +83,151 @@ def best_candidates(
                     cll.NullLevel("name"),
                     cll.ExactMatchLevel("name"),
                     cll.ExactMatchLevel("name_py"),
+                    cll.LevenshteinLevel("name", 1),
                     cll.JaroWinklerLevel("name_py", 0.88),
                     cll.ElseLevel(),
                 ],
             ),
-            cl.ExactMatch("birth_date"),
-            cl.ExactMatch("village_code"),
+            cl.CustomComparison(
+                output_column_name="birth_date",
+                comparison_levels=[
+                    cll.NullLevel("birth_date"),
+                    cll.ExactMatchLevel("birth_date"),
+                    cll.AbsoluteDateDifferenceLevel(
+                        "birth_date", input_is_string=False, threshold=1, metric="day"
+                    ),
+                    cll.ElseLevel(),
+                ],
+            ),
+            cl.ExactMatch("sex"),
+            cl.CustomComparison(
+                output_column_name="village_code",
+                comparison_levels=[
+                    cll.NullLevel("village_code"),
+                    cll.ExactMatchLevel("village_code"),
+                    cll.ExactMatchLevel("township_code"),
+                    cll.ElseLevel(),
+                ],
+            ),
         ],
         blocking_rules_to_generate_predictions=[
             block_on("village_code", "birth_date"),
             block_on("name_py", "birth_date"),
             block_on("village_code", "name_py"),
+            block_on("township_code", "name_py"),
+            block_on("id15"),
         ],
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
     )
-    db_api = DuckDBAPI(connection=con)
-    linker = Linker(
-        [
-            db_api.register("feed_rows", dataset_display_name="feed"),
-            db_api.register("registry_rows", dataset_display_name="registry"),
-        ],
-        settings,
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("village_code", "birth_date"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("name_py"))
-    predictions = linker.inference.predict(threshold_match_probability=floor)
-    ranked = con.execute(f"""
-        SELECT uid_l, uid_r, match_probability,
-               coalesce(lead(match_probability) OVER w, 0) AS second,
-               row_number() OVER w AS rank
-        FROM {predictions.physical_name}
-        WINDOW w AS (PARTITION BY uid_l ORDER BY match_probability DESC, uid_r)
-    """).fetchall()
-    return [
-        Candidate(int(row), int(member), float(p), float(s))
-        for row, member, p, s, rank in ranked
-        if rank == 1
-    ]
+
+
+class LinkageModel:
+    """A Fellegi–Sunter model trained on (a sample of) the rows to link and the registry, then applied in chunks."""
+
+    def __init__(self, rows: pa.Table, members: pa.Table):
+        from splink import block_on
+
+        self.con = duckdb.connect()
+        self.con.execute("SET enable_progress_bar = false")
+        self.con.register("members_arrow", members)
+        self.con.execute("CREATE TABLE registry_rows AS SELECT * FROM members_arrow")
+        self.con.unregister("members_arrow")
+        self.members = len(members)
+        sample = (
+            rows if len(rows) <= CHUNK_ROWS else rows.take(list(range(0, len(rows), len(rows) // CHUNK_ROWS)))
+        )
+        linker = self._linker(sample)
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("name", "birth_date", "village_code")], recall=DETERMINISTIC_RECALL
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
+        # Each EM pass fixes the comparisons it blocks on and learns the others' m probabilities.
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on("village_code", "birth_date"), estimate_without_term_frequencies=True
+        )
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on("village_code", "name_py"), estimate_without_term_frequencies=True
+        )
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on("name_py", "birth_date"), estimate_without_term_frequencies=True
+        )
+        self.settings = linker.misc.save_model_to_json()
+
+    def _linker(self, rows: pa.Table, settings=None):
+        from splink import DuckDBAPI, Linker
+
+        self.con.register("feed_arrow", rows)
+        self.con.execute("CREATE OR REPLACE TABLE feed_rows AS SELECT * FROM feed_arrow")
+        self.con.unregister("feed_arrow")
+        db_api = DuckDBAPI(connection=self.con)  # one per linker: table names must be unique within it
+        return Linker(
+            [
+                db_api.register("feed_rows", dataset_display_name="feed"),
+                db_api.register("registry_rows", dataset_display_name="registry"),
+            ],
+            settings or _settings(),
+        )
+
+    def best(self, rows: pa.Table, *, floor: float) -> list[Candidate]:
+        linker = self._linker(rows, self.settings)
+        predictions = linker.inference.predict(threshold_match_probability=floor)
+        ranked = self.con.execute(f"""
+            SELECT uid_l, uid_r, match_probability, coalesce(second, 0) FROM (
+                SELECT uid_l, uid_r, match_probability,
+                       lead(match_probability) OVER w AS second,
+                       row_number() OVER w AS rank
+                FROM {predictions.physical_name}
+                WINDOW w AS (PARTITION BY uid_l ORDER BY match_probability DESC, uid_r)
+            ) WHERE rank = 1
+        """).fetchall()
+        predictions.drop_table_from_database_and_remove_from_cache()
+        return [Candidate(int(r), int(m), float(p), float(s)) for r, m, p, s in ranked]
+
+
+def best_candidates(
+    rows: Sequence[PersonRow],
+    members: Sequence[PersonRow],
+    *,
+    floor: float = 0.01,
+    chunk_rows: int = CHUNK_ROWS,
+    training_rows: Sequence[PersonRow] = (),
+    progress: Progress | None = None,
+) -> list[Candidate]:
+    """Score every row against the registry and return each row's best candidate (with the runner-up's score).
+
+    Rows with no candidate above `floor` are absent from the result. `training_rows` (ids distinct from the rows')
+    join the rows for training only: a few new rows are too few to learn the model's parameters from."""
+    if not rows or not members:
+        return []
+    table = _arrow(rows)
+    training = pa.concat_tables([table, _arrow(training_rows)]) if training_rows else table
+    model = LinkageModel(training, _arrow(members))
+    out: list[Candidate] = []
+    for start in range(0, len(table), chunk_rows):
+        out += model.best(table.slice(start, chunk_rows), floor=floor)
+        if progress is not None:
+            progress(min(start + chunk_rows, len(table)), len(table), "按姓名、出生日期、性别、村匹配")
+    return out
+
+
+def best_share(candidate: Candidate) -> float:
+    """How much likelier the best candidate is than the runner-up, as the probability that the best is the person
+    given that one of the two is: odds₁ / (odds₁ + odds₂). A namesake in the same village (other birth date) keeps
+    this near 1; two equally good candidates bring it to ½."""
+    p1, p2 = candidate.probability, candidate.second_probability
+    if p2 <= 0:
+        return 1.0
+    if p1 >= 1:
+        return 1.0 if p2 < 1 else 0.5
+    o1, o2 = p1 / (1 - p1), (p2 / (1 - p2) if p2 < 1 else float("inf"))
+    return o1 / (o1 + o2)
 
 
 def decide(candidate: Candidate, *, upper: float, lower: float) -> str:
-    """'link', 'review' or 'none' for a row's best candidate under the thresholds."""
-    if candidate.probability >= upper and candidate.second_probability < lower:
+    """'link', 'review' or 'none' for a row's best candidate under the thresholds: a link needs the best candidate
+    above `upper` both on its own and against the runner-up (`best_share`)."""
+    if candidate.probability >= upper and best_share(candidate) >= upper:
         return "link"
     if candidate.probability >= lower:
         return "review"

@@ -16,6 +16,7 @@ class Perm(StrEnum):
     MANAGE_GRIDS = "manage_grids"
     MANAGE_USERS = "manage_users"
     UPLOAD_FEEDS = "upload_feeds"
+    REVIEW_LINKS = "review_links"  # accept or reject uncertain links of department rows to people
     VIEW_AUDIT = "view_audit"
 
 
@@ -33,10 +34,11 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.MANAGE_GRIDS,
             Perm.MANAGE_USERS,
             Perm.VIEW_AUDIT,
+            Perm.REVIEW_LINKS,
         }
     ),
     Role.COUNTY_STAFF: frozenset(
-        {*_ALL_READ, Perm.EDIT_REGISTRY, Perm.IMPORT_REGISTRY, Perm.VIEW_PERSONAL_DATA}
+        {*_ALL_READ, Perm.EDIT_REGISTRY, Perm.IMPORT_REGISTRY, Perm.VIEW_PERSONAL_DATA, Perm.REVIEW_LINKS}
     ),
     Role.TOWNSHIP_REVIEWER: frozenset({*_ALL_READ, Perm.EDIT_REGISTRY, Perm.VIEW_PERSONAL_DATA}),
     Role.VILLAGE_CADRE: frozenset(

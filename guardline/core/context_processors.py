@@ -14,6 +14,8 @@ def navigation(request):
         items.append(("registry:household_list", "农户台账"))
     if has_perm(user, Perm.IMPORT_REGISTRY) or has_perm(user, Perm.UPLOAD_FEEDS):
         items.append(("ingest:batch_list", "数据导入"))
+    if has_perm(user, Perm.REVIEW_LINKS):
+        items.append(("ingest:review_list", "关联核对"))
     if has_perm(user, Perm.VIEW_REGISTRY):
         items.append(("regions:line_list", "监测线"))
         items.append(("regions:grid_list", "网格"))

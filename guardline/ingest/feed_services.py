@@ -35,6 +35,7 @@ EVENT_INSERT = (
     "id_prefix15",
     "name",
     "birth_date",
+    "sex",
     "village_code",
     "payload",
     "household",
@@ -56,6 +57,15 @@ class FeedApplyResult:
     outcomes: dict[int, dict[str, Any]] = field(
         default_factory=dict
     )  # source_row -> what happened to the row
+
+
+SEX_WORDS = {"男": "male", "女": "female", "male": "male", "female": "female", "m": "male", "f": "female"}
+
+
+def _sex(text: str | None) -> str:
+    """The registry's sex code for a department's free-text column (男/女/M/F/1/2 per GB/T 2261.1), else ""."""
+    word = (text or "").strip().lower()
+    return SEX_WORDS.get(word) or {"1": "male", "2": "female"}.get(word, "")
 
 
 def _json(value: Any) -> Any:
@@ -110,6 +120,7 @@ def feed_events_apply_rows(
                 id_prefix15=row.get("id_number_prefix15") or "",
                 name=row.get("name") or "",
                 birth_date=row.get("birth_date"),
+                sex=_sex(row.get("sex_text")),
                 village_code=row.get("village_code") or "",
                 payload={name: _json(row.get(name)) for name in own},
                 created_at=now,
@@ -187,74 +198,3 @@ def feed_feedback_xlsx(batch: ImportBatch) -> bytes:
                         rejected.write(i, j, "" if v is None else v)
     book.close()
     return out.getvalue()
-
-
-@dataclass
-class LinkRun:
-    examined: int = 0
-    linked: int = 0
-    review: int = 0
-    unlinked: int = 0
-
-
-def feed_events_link_probabilistic(
-    *, feed: str | None = None, upper: float | None = None, lower: float | None = None
-) -> LinkRun:
-    """Link events without a usable ID by name, birth date and village (engine.linkage, Splink).
-
-    Automatic links only above `upper` with no rival above `lower`; between the thresholds the event goes to the
-    clerical review queue with its best candidate. Registry data is never changed: only events are attached."""
-    from django.conf import settings
-
-    from engine.linkage import best_candidates, decide
-
-    upper = settings.GUARDLINE["LINK_UPPER"] if upper is None else upper
-    lower = settings.GUARDLINE["LINK_LOWER"] if lower is None else lower
-    pending = FeedEvent.objects.filter(link_status=FeedEvent.LinkStatus.UNLINKED, id_number="").exclude(
-        name=""
-    )
-    if feed:
-        pending = pending.filter(feed=feed)
-    rows = list(pending.values_list("id", "name", "birth_date", "village_code"))
-    run = LinkRun(examined=len(rows))
-    if not rows:
-        return run
-    members = list(
-        Member.objects.filter(is_active=True).values_list(
-            "id", "name", "birth_date", "household__village_code"
-        )
-    )
-    households = dict(Member.objects.values_list("id", "household_id"))
-    by_event = {c.row_id: c for c in best_candidates(rows, members)}
-    with transaction.atomic():
-        for event in FeedEvent.objects.select_for_update().filter(pk__in=[r[0] for r in rows]):
-            candidate = by_event.get(event.pk)
-            verdict = decide(candidate, upper=upper, lower=lower) if candidate else "none"
-            if verdict == "link" and candidate:
-                event.member_id, event.household_id = candidate.member_id, households[candidate.member_id]
-                event.link_status, event.link_method = FeedEvent.LinkStatus.LINKED, "probabilistic"
-                event.link_score, event.link_note = (
-                    candidate.probability,
-                    f"按姓名、出生日期、村匹配（{candidate.probability:.4f}）",
-                )
-                run.linked += 1
-            elif verdict == "review" and candidate:
-                event.link_status, event.candidate_id = FeedEvent.LinkStatus.REVIEW, candidate.member_id
-                event.link_score = candidate.probability
-                event.link_note = f"匹配不确定（{candidate.probability:.4f}），待人工核对"
-                run.review += 1
-            else:
-                event.link_note = "未找到足够相似的人员"
-                run.unlinked += 1
-            event.save(
-                update_fields=[
-                    "member",
-                    "household",
-                    "link_status",
-                    "link_method",
-                    "link_score",
-                    "link_note",
-                    "candidate",
-                ]
-            )
-    return run

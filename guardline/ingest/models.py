@@ -44,6 +44,7 @@ class ImportBatch(models.Model):
     feed = models.CharField(max_length=40, blank=True)
     linked = models.PositiveIntegerField(default=0)
     unlinked = models.PositiveIntegerField(default=0)
+    review = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
     error_report = models.FileField(upload_to="import-reports/", blank=True)
     errors_sample = models.JSONField(default=list, blank=True)
@@ -80,6 +81,7 @@ class FeedEvent(models.Model):
     id_prefix15 = models.CharField(max_length=15, blank=True)
     name = models.CharField(max_length=50, blank=True)
     birth_date = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=6, blank=True)  # "male" / "female" as in the registry, "" if not given
     village_code = models.CharField(max_length=12, blank=True, db_index=True)
     payload = models.JSONField(default=dict)
     household = models.ForeignKey(
@@ -100,6 +102,12 @@ class FeedEvent(models.Model):
         related_name="+",
         help_text=_("待人工核对的候选成员"),
     )
+    # Set when the probabilistic stage has looked at the event, so later runs link new events only.
+    link_examined_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -107,6 +115,7 @@ class FeedEvent(models.Model):
         indexes = [
             models.Index(fields=["household", "event_date"]),
             models.Index(fields=["feed", "link_status"]),
+            models.Index(fields=["link_status", "link_examined_at"]),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from django.http import Http404
 from guardline.accounts.models import Role
 from guardline.core.models import Job
 
-from .models import ImportBatch
+from .models import FeedEvent, ImportBatch
 
 _SEE_ALL = {Role.COUNTY_ADMIN, Role.PROVINCE_OFFICER, Role.AUDITOR}
 
@@ -41,3 +41,28 @@ def job_get(user, pk: int) -> Job:
     if job is None:
         raise Http404("任务不存在")
     return job
+
+
+def review_queue(user) -> QuerySet[FeedEvent]:
+    """Events waiting for a clerk's decision whose candidate lives in the user's regions, most likely first."""
+    from guardline.accounts.roles import Perm, has_perm
+    from guardline.accounts.scope import region_q
+
+    if not has_perm(user, Perm.REVIEW_LINKS):
+        return FeedEvent.objects.none()
+    return (
+        FeedEvent.objects.filter(link_status=FeedEvent.LinkStatus.REVIEW, candidate__isnull=False)
+        .filter(region_q(user, "candidate__household__village_code"))
+        .select_related("candidate__household", "batch")
+        .order_by("-link_score", "id")
+    )
+
+
+def review_get(user, pk: int, *, for_update: bool = False) -> FeedEvent:
+    qs = review_queue(user).filter(pk=pk)
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    event = qs.first()
+    if event is None:
+        raise Http404("该待核对记录不存在、已处理或不在您的管辖范围内")
+    return event

@@ -22,6 +22,7 @@ from guardline.regions.models import Region
 from guardline.registry.services import ApplyResult, RowIssue, income_apply_rows, registry_apply_rows
 
 from .feed_services import feed_events_apply_rows
+from .link_services import feed_events_link_probabilistic
 from .models import ImportBatch
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,11 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
             current_household = row[group]
     flush()
     batch.linked, batch.unlinked = feed_counts["linked"], feed_counts["unlinked"]
+    if kind in FEED_KEYS and batch.unlinked:
+        # Rows without a usable ID: linked by name, birth date, sex and village, this batch only.
+        batch.save(update_fields=["linked", "unlinked"])
+        feed_events_link_probabilistic(batch=batch, actor=actor, progress=progress)
+        batch.refresh_from_db(fields=["linked", "unlinked", "review"])
 
     result.add_issues([i.__dict__ for i in totals.issues + extra])
     report = Path(tempfile.mkstemp(prefix=f"guardline-report-{batch.pk}-", suffix=".xlsx")[1])
@@ -233,6 +239,10 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
         f"读取 {batch.rows_read} 行，接受 {batch.rows_accepted} 行，拒绝 {batch.rows_rejected} 行；"
         f"新增 {totals.created}，更新 {totals.updated}，未变 {totals.unchanged}"
         + (f"，停用成员 {totals.deactivated}" if totals.deactivated else "")
-        + (f"；关联 {batch.linked}，未关联 {batch.unlinked}" if kind in FEED_KEYS else "")
+        + (
+            f"；关联 {batch.linked}，待人工核对 {batch.review}，未关联 {batch.unlinked}"
+            if kind in FEED_KEYS
+            else ""
+        )
     )
     batch.save()

@@ -9,4 +9,6 @@ urlpatterns = [
     path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
     path("batches/<int:pk>/report.xlsx", views.batch_report, name="batch_report"),
     path("batches/<int:pk>/feedback.xlsx", views.batch_feedback, name="batch_feedback"),
+    path("review/", views.review_list, name="review_list"),
+    path("review/<int:pk>/", views.review_decide, name="review_decide"),
 ]

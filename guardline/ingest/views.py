@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from guardline.accounts.roles import Perm, has_perm
 from guardline.core.services import job_create
@@ -65,7 +66,11 @@ def job_detail(request, pk: int):
 @login_required
 def batch_detail(request, pk: int):
     batch = selectors.batch_get(request.user, pk)
-    return render(request, "ingest/batch_detail.html", {"batch": batch})
+    return render(
+        request,
+        "ingest/batch_detail.html",
+        {"batch": batch, "perms_review": has_perm(request.user, Perm.REVIEW_LINKS)},
+    )
 
 
 @login_required
@@ -92,3 +97,75 @@ def batch_feedback(request, pk: int):
     )
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''feedback-{batch.pk}.xlsx"
     return response
+
+
+def _review_rows(user, events) -> list[dict]:
+    """Each uncertain link as the evidence side by side: the department's row and the registry candidate."""
+    from engine.ids import mask_id_number
+    from engine.ingest import SPECS
+    from guardline.regions.selectors import regions_for_user
+
+    codes = {e.village_code for e in events} | {e.candidate.household.village_code for e in events}
+    names = dict(regions_for_user(user).filter(code__in=codes).values_list("code", "name"))
+    sexes = {"male": _("男"), "female": _("女")}
+    rows = []
+    for e in events:
+        m = e.candidate
+        pairs = [
+            (_("姓名"), e.name, m.name),
+            (
+                _("出生日期"),
+                e.birth_date.isoformat() if e.birth_date else "",
+                m.birth_date.isoformat() if m.birth_date else "",
+            ),
+            (_("性别"), sexes.get(e.sex, ""), sexes.get(m.sex, "")),
+            (
+                _("村"),
+                f"{names.get(e.village_code, '')} {e.village_code}".strip(),
+                f"{names.get(m.household.village_code, '')} {m.household.village_code}".strip(),
+            ),
+            (
+                _("证件号码"),
+                (e.id_prefix15 + _("…（Excel损坏）")) if e.id_prefix15 else _("（未提供）"),
+                mask_id_number(m.id_number),
+            ),
+        ]
+        rows.append(
+            {
+                "event": e,
+                "feed_title": SPECS[e.feed].title_zh if e.feed in SPECS else e.feed,
+                "pairs": [
+                    (label, left or "", right or "", bool(left) and str(left) == str(right))
+                    for label, left, right in pairs
+                ],
+                "household": m.household,
+            }
+        )
+    return rows
+
+
+@login_required
+def review_list(request):
+    """The clerical review queue: uncertain links, most likely first, evidence side by side."""
+    from guardline.core.paging import CappedPaginator
+
+    _require(request.user, Perm.REVIEW_LINKS)
+    page = CappedPaginator(selectors.review_queue(request.user), 20).get_page(request.GET.get("page"))
+    return render(
+        request, "ingest/review_list.html", {"page": page, "rows": _review_rows(request.user, page)}
+    )
+
+
+@login_required
+def review_decide(request, pk: int):
+    from .link_services import feed_event_review_decide
+
+    _require(request.user, Perm.REVIEW_LINKS)
+    if request.method != "POST" or request.POST.get("decision") not in ("accept", "reject"):
+        return HttpResponse("请使用“确认”或“否定”按钮提交", status=400)
+    event = feed_event_review_decide(
+        user=request.user, event_id=pk, accept=request.POST["decision"] == "accept"
+    )
+    if request.headers.get("HX-Request"):
+        return render(request, "ingest/_review_done.html", {"event": event})
+    return redirect("ingest:review_list")

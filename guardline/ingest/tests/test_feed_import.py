@@ -19,28 +19,43 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def county(tmp_path):
     out = tmp_path / "county"
-    simulate_county(households=150, seed=11, out_dir=out, divisions_dir=settings.GUARDLINE["DIVISIONS_DIR"])
+    simulate_county(
+        households=150,
+        seed=11,
+        out_dir=out,
+        divisions_dir=settings.GUARDLINE["DIVISIONS_DIR"],
+        outsiders=True,
+    )
     assert import_file("registry", out / "registry.csv").rows_rejected == 0
     return out
 
 
-def test_all_feeds_import_and_valid_ids_link_correctly(county):
+def test_all_feeds_import_and_link_correctly(county):
     truth = {}
     with open(county / "truth" / "person_links.csv", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            truth[(row["feed_key"], int(row["file_row"]))] = row["household_no"]
+            truth[(row["feed_key"], int(row["file_row"]))] = (row["household_no"], row["in_registry"] == "1")
     for key in FEED_KEYS:
         batch = import_file(key, county / "feeds" / f"{key}.csv")
         assert batch.status == ImportBatch.Status.DONE, (key, batch.message)
         assert batch.rows_rejected == 0, (key, batch.errors_sample[:3])
         assert batch.created == batch.rows_read
+        events = FeedEvent.objects.filter(batch=batch)
+        assert (batch.linked, batch.review, batch.unlinked) == (
+            events.filter(link_status="linked").count(),
+            events.filter(link_status="review").count(),
+            events.filter(link_status="unlinked").count(),
+        )
     linked = FeedEvent.objects.filter(link_status="linked").select_related("household")
-    assert linked.exists()
-    for event in linked:  # 100 % correct for rows with a valid ID
-        assert event.household.household_no == truth[(event.feed, event.source_row)]
-        assert event.link_method == "id_exact"
+    assert {e.link_method for e in linked} == {"id_exact", "probabilistic"}
+    for event in linked:  # every link, exact or probabilistic, is the right household
+        assert event.household.household_no == truth[(event.feed, event.source_row)][0]
     with_valid_id = FeedEvent.objects.exclude(id_number="")
-    assert with_valid_id.filter(link_status="linked").count() == with_valid_id.count()
+    for event in with_valid_id:  # 100 % correct for rows with a valid ID: linked iff the person is registered
+        in_registry = truth[(event.feed, event.source_row)][1]
+        assert (event.link_status == "linked") == in_registry, event.link_note
+        if not in_registry:
+            assert event.link_note == "身份证号在台账中不存在"
     unlinked = FeedEvent.objects.filter(link_status="unlinked")
     assert unlinked.exists() and all(e.link_note for e in unlinked)
     damaged = FeedEvent.objects.filter(id_status="excel_damaged")
@@ -105,23 +120,31 @@ def test_department_officer_uploads_only_own_feeds_and_gets_feedback(county, cli
     assert len(unlinked) == batch.unlinked and all(row[6] for row in unlinked)
 
 
-def test_rows_without_id_link_probabilistically_with_no_false_automatic_links(tmp_path):
-    from guardline.ingest.feed_services import feed_events_link_probabilistic
+def test_rows_without_id_link_probabilistically_and_incrementally(tmp_path):
+    from django.core.management import call_command
+
+    from guardline.ingest.link_services import feed_events_link_probabilistic
 
     out = tmp_path / "county400"
     simulate_county(households=400, seed=12, out_dir=out, divisions_dir=settings.GUARDLINE["DIVISIONS_DIR"])
     import_file("registry", out / "registry.csv")
-    import_file("medical_settlement", out / "feeds" / "medical_settlement.csv")
+    batch = import_file("medical_settlement", out / "feeds" / "medical_settlement.csv")
     with open(out / "truth" / "person_links.csv", encoding="utf-8") as fh:
         truth = {
             int(r["file_row"]): r["household_no"]
             for r in csv.DictReader(fh)
             if r["feed_key"] == "medical_settlement"
         }
-    run = feed_events_link_probabilistic(feed="medical_settlement")
-    assert run.examined > 50 and run.examined == run.linked + run.review + run.unlinked
-    auto = FeedEvent.objects.filter(link_method="probabilistic").select_related("household")
-    assert auto.count() == run.linked and run.linked >= 0.8 * run.examined
+    idless = FeedEvent.objects.filter(id_number="")
+    auto = idless.filter(link_method="probabilistic").select_related("household")
+    assert idless.count() > 50 and auto.count() >= 0.9 * idless.count()
     assert all(e.household.household_no == truth[e.source_row] for e in auto)  # precision of automatic links
+    assert all(e.link_examined_at is not None for e in idless)
     for event in FeedEvent.objects.filter(link_status="review").select_related("candidate__household"):
         assert event.candidate is not None and event.link_score is not None
+    assert batch.linked == FeedEvent.objects.filter(link_status="linked").count()
+    assert "待人工核对" in batch.message
+    # New batches link incrementally: what was examined is not examined again.
+    assert feed_events_link_probabilistic().examined == 0
+    call_command("link_events", "--relink")  # an explicit re-run still leaves the links as they were
+    assert FeedEvent.objects.filter(link_method="probabilistic").count() == auto.count()

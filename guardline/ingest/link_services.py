@@ -1,0 +1,196 @@
+"""Linking department events that lack a usable ID number, and the clerical review of uncertain links.
+
+The probabilistic stage (engine.linkage, Splink) looks at each event once: new batches and API pushes are linked
+incrementally, history is never re-linked unless asked. Automatic links need a probability above LINK_UPPER with no
+rival above LINK_LOWER; events in between wait in the review queue with their best candidate, where a county officer
+accepts or rejects. Linking never changes registry data: it only attaches events to a member and household."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from guardline.accounts.scope import region_q
+from guardline.core.bulk import update_rows
+from guardline.core.changelog import change_entry, log_changes
+from guardline.registry.models import Member
+
+from .models import FeedEvent, ImportBatch
+
+Progress = Callable[[int, int, str], None]
+# Below this many new events the model is trained together with a sample of earlier department rows (their person
+# columns only): a handful of rows is too few for expectation maximisation to learn from.
+MIN_TRAINING_ROWS = 2000
+LINK_FIELDS = ("member", "household", "link_status", "link_method", "link_score", "link_note", "candidate")
+
+
+@dataclass
+class LinkRun:
+    examined: int = 0
+    linked: int = 0
+    review: int = 0
+    unlinked: int = 0
+
+
+def _person_rows(events) -> list[tuple]:
+    return [
+        (pk, name, birth, sex or None, village, prefix if status == "excel_damaged" else None)
+        for pk, name, birth, sex, village, status, prefix in events.values_list(
+            "id", "name", "birth_date", "sex", "village_code", "id_status", "id_prefix15"
+        )
+    ]
+
+
+def _pending(*, batch: ImportBatch | None, feed: str | None, relink: bool):
+    pending = FeedEvent.objects.filter(link_status=FeedEvent.LinkStatus.UNLINKED, id_number="").exclude(
+        name=""
+    )
+    if relink:
+        pending = pending.filter(reviewed_at__isnull=True)  # a clerk's decision is never overridden
+    else:
+        pending = pending.filter(link_examined_at__isnull=True)
+    if batch is not None:
+        pending = pending.filter(batch=batch)
+    if feed:
+        pending = pending.filter(feed=feed)
+    return pending
+
+
+def feed_events_link_probabilistic(
+    *,
+    batch: ImportBatch | None = None,
+    feed: str | None = None,
+    actor=None,
+    relink: bool = False,
+    upper: float | None = None,
+    lower: float | None = None,
+    progress: Progress | None = None,
+) -> LinkRun:
+    """Link events without a usable ID by name, birth date, sex and village.
+
+    Only events never examined before (or, with `relink`, every unlinked event no clerk has decided on); with
+    `batch`, only that batch's. With `actor`, candidates come only from the actor's regions, as for ID links."""
+    from engine.linkage import best_candidates, decide
+
+    upper = settings.GUARDLINE["LINK_UPPER"] if upper is None else upper
+    lower = settings.GUARDLINE["LINK_LOWER"] if lower is None else lower
+    pending = _pending(batch=batch, feed=feed, relink=relink)
+    rows = _person_rows(pending)
+    run = LinkRun(examined=len(rows))
+    if not rows:
+        return run
+    members_qs = Member.objects.filter(is_active=True)
+    if actor is not None:
+        members_qs = members_qs.filter(region_q(actor, "household__village_code"))
+    members = [
+        (pk, name, birth, sex or None, village, idn[:15] if idn else None)
+        for pk, name, birth, sex, village, idn in members_qs.values_list(
+            "id", "name", "birth_date", "sex", "household__village_code", "id_number"
+        ).iterator(chunk_size=20000)
+    ]
+    training: list[tuple] = []
+    if len(rows) < MIN_TRAINING_ROWS:
+        earlier = FeedEvent.objects.exclude(name="").exclude(pk__in=[r[0] for r in rows]).order_by("-id")
+        training = [(-pk, *rest) for pk, *rest in _person_rows(earlier[: MIN_TRAINING_ROWS * 5])]
+    if progress:
+        progress(0, len(rows), "按姓名、出生日期、性别、村匹配")
+    by_event = {
+        c.row_id: c for c in best_candidates(rows, members, training_rows=training, progress=progress)
+    }
+    households = dict(
+        Member.objects.filter(pk__in={c.member_id for c in by_event.values()}).values_list(
+            "id", "household_id"
+        )
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        events = list(FeedEvent.objects.select_for_update().filter(pk__in=[r[0] for r in rows]))
+        for event in events:
+            candidate = by_event.get(event.pk)
+            verdict = decide(candidate, upper=upper, lower=lower) if candidate else "none"
+            event.link_examined_at = now
+            if verdict == "link" and candidate:
+                event.member_id, event.household_id = candidate.member_id, households[candidate.member_id]
+                event.link_status, event.link_method = FeedEvent.LinkStatus.LINKED, "probabilistic"
+                event.link_score, event.candidate_id = candidate.probability, None
+                event.link_note = f"按姓名、出生日期、性别、村匹配（{candidate.probability:.4f}）"
+                run.linked += 1
+            elif verdict == "review" and candidate:
+                event.link_status, event.candidate_id = FeedEvent.LinkStatus.REVIEW, candidate.member_id
+                event.link_score = candidate.probability
+                event.link_note = f"匹配不确定（{candidate.probability:.4f}），待人工核对"
+                run.review += 1
+            else:
+                event.link_score = candidate.probability if candidate else None
+                event.link_note = "未找到足够相似的人员"
+                run.unlinked += 1
+        update_rows(FeedEvent, events, (*LINK_FIELDS, "link_examined_at"))
+        batch_counts_refresh({e.batch_id for e in events if e.batch_id})
+    return run
+
+
+def batch_counts_refresh(batch_ids) -> None:
+    """Recount linked / in review / unlinked events of the batches from their events."""
+    from django.db.models import Count, Q
+
+    S = FeedEvent.LinkStatus
+    for batch_id in batch_ids:
+        counts = FeedEvent.objects.filter(batch_id=batch_id).aggregate(
+            linked=Count("id", filter=Q(link_status=S.LINKED)),
+            review=Count("id", filter=Q(link_status=S.REVIEW)),
+            unlinked=Count("id", filter=Q(link_status=S.UNLINKED)),
+        )
+        ImportBatch.objects.filter(pk=batch_id).update(**counts)
+
+
+def _snapshot(event: FeedEvent) -> dict:
+    return {
+        "link_status": event.link_status,
+        "member_id": event.member_id,
+        "household_id": event.household_id,
+        "candidate_id": event.candidate_id,
+        "link_method": event.link_method,
+        "link_note": event.link_note,
+    }
+
+
+def feed_event_review_decide(*, user, event_id: int, accept: bool) -> FeedEvent:
+    """A county officer's decision on an uncertain link: accept attaches the event to the candidate (and so to the
+    candidate's household); reject leaves it unlinked for good (it is not offered again). Logged with before and
+    after. The event must be in review and its candidate inside the officer's regions."""
+    from .selectors import review_get
+
+    with transaction.atomic():
+        event = review_get(user, event_id, for_update=True)
+        before = _snapshot(event)
+        candidate = event.candidate
+        assert candidate is not None  # review_get only returns events with a candidate
+        if accept:
+            event.member_id, event.household_id = candidate.pk, candidate.household_id
+            event.link_status, event.link_method = FeedEvent.LinkStatus.LINKED, "clerical"
+            event.link_note = f"人工核对确认（匹配概率 {event.link_score or 0:.4f}）"
+        else:
+            event.link_status, event.link_method = FeedEvent.LinkStatus.UNLINKED, "clerical"
+            event.link_note = "人工核对：不是候选人员，未关联"
+        event.candidate_id = None
+        event.reviewed_by, event.reviewed_at = user, timezone.now()
+        event.save(update_fields=[*LINK_FIELDS, "reviewed_by", "reviewed_at"])
+        batch_counts_refresh([event.batch_id] if event.batch_id else [])
+        log_changes(
+            [
+                change_entry(
+                    entity="feed_event",
+                    entity_id=event.pk,
+                    household_id=candidate.household_id,
+                    action="update",
+                    before=before,
+                    after=_snapshot(event),
+                    actor_id=user.pk,
+                )
+            ]
+        )
+    return event
