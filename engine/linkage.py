@@ -27,6 +27,7 @@ import pyarrow as pa
 from pypinyin import lazy_pinyin
 
 # Splink logs every training step at INFO; the platform reports its own progress.
+# (splink.internals.splink_logging.enable would turn them back on; nothing here calls it.)
 logging.getLogger("splink").setLevel(logging.ERROR)
 
 # (id, name, birth date, sex "male"/"female", 12-digit village code, first 15 digits of a damaged ID)
@@ -167,6 +168,7 @@ class LinkageModel:
                 db_api.register("registry_rows", dataset_display_name="registry"),
             ],
             settings or _settings(),
+            log_level=None,  # Splink's default turns its INFO chatter on
         )
 
     def best(self, rows: pa.Table, *, floor: float) -> list[Candidate]:
@@ -200,9 +202,32 @@ def best_candidates(
     join the rows for training only: a few new rows are too few to learn the model's parameters from."""
     if not rows or not members:
         return []
-    table = _arrow(rows)
-    training = pa.concat_tables([table, _arrow(training_rows)]) if training_rows else table
-    model = LinkageModel(training, _arrow(members))
+    return link_tables(
+        _arrow(rows),
+        _arrow(members),
+        floor=floor,
+        chunk_rows=chunk_rows,
+        training=_arrow(training_rows) if training_rows else None,
+        progress=progress,
+    )
+
+
+def person_table(rows: Sequence[PersonRow]) -> pa.Table:
+    """The Arrow form `link_tables` takes (pinyin and township code added)."""
+    return _arrow(rows)
+
+
+def link_tables(
+    table: pa.Table,
+    members: pa.Table,
+    *,
+    floor: float = 0.01,
+    chunk_rows: int = CHUNK_ROWS,
+    training: pa.Table | None = None,
+    progress: Progress | None = None,
+) -> list[Candidate]:
+    """`best_candidates` on Arrow tables made by `person_table` (large inputs skip the Python tuples)."""
+    model = LinkageModel(pa.concat_tables([table, training]) if training is not None else table, members)
     out: list[Candidate] = []
     for start in range(0, len(table), chunk_rows):
         out += model.best(table.slice(start, chunk_rows), floor=floor)
