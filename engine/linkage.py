@@ -54,7 +54,10 @@ def pinyin(name: str) -> str:
 
 
 def _arrow(rows: Sequence[PersonRow]) -> pa.Table:
-    uid, name, birth, sex, village, id15 = (list(col) for col in zip(*rows, strict=True))
+    if not rows:
+        uid, name, birth, sex, village, id15 = [], [], [], [], [], []
+    else:
+        uid, name, birth, sex, village, id15 = (list(col) for col in zip(*rows, strict=True))
     return pa.table(
         {
             "uid": pa.array(uid, pa.int64()),

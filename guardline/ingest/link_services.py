@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -45,6 +46,44 @@ def _person_rows(events) -> list[tuple]:
     ]
 
 
+_registry_cache: dict[str, tuple[tuple, Any]] = {}
+
+
+def _registry_table(actor):
+    """The active members (in the actor's regions) as linkage input, kept for the process while the registry is
+    unchanged: a multi-feed import then reads a million members once, not once per feed."""
+    from django.db.models import Count, Max
+
+    from engine.linkage import person_table
+    from guardline.accounts.scope import scope_codes
+    from guardline.core.models import ChangeLog
+    from guardline.registry.models import Household
+
+    members = Member.objects.aggregate(n=Count("id"), last=Max("id"), updated=Max("updated_at"))
+    fingerprint = (
+        tuple(scope_codes(actor)) if actor is not None else None,
+        tuple(members.values()),
+        Household.objects.aggregate(u=Max("updated_at"))["u"],
+        ChangeLog.objects.aggregate(m=Max("id"))["m"],
+    )
+    cached = _registry_cache.get("members")
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    members_qs = Member.objects.filter(is_active=True)
+    if actor is not None:
+        members_qs = members_qs.filter(region_q(actor, "household__village_code"))
+    table = person_table(
+        [
+            (pk, name, birth, sex or None, village, idn[:15] if idn else None)
+            for pk, name, birth, sex, village, idn in members_qs.values_list(
+                "id", "name", "birth_date", "sex", "household__village_code", "id_number"
+            ).iterator(chunk_size=20000)
+        ]
+    )
+    _registry_cache["members"] = (fingerprint, table)
+    return table
+
+
 def _pending(*, batch: ImportBatch | None, feed: str | None, relink: bool):
     pending = FeedEvent.objects.filter(link_status=FeedEvent.LinkStatus.UNLINKED, id_number="").exclude(
         name=""
@@ -74,7 +113,7 @@ def feed_events_link_probabilistic(
 
     Only events never examined before (or, with `relink`, every unlinked event no clerk has decided on); with
     `batch`, only that batch's. With `actor`, candidates come only from the actor's regions, as for ID links."""
-    from engine.linkage import best_candidates, decide
+    from engine.linkage import decide, link_tables, person_table
 
     upper = settings.GUARDLINE["LINK_UPPER"] if upper is None else upper
     lower = settings.GUARDLINE["LINK_LOWER"] if lower is None else lower
@@ -83,24 +122,20 @@ def feed_events_link_probabilistic(
     run = LinkRun(examined=len(rows))
     if not rows:
         return run
-    members_qs = Member.objects.filter(is_active=True)
-    if actor is not None:
-        members_qs = members_qs.filter(region_q(actor, "household__village_code"))
-    members = [
-        (pk, name, birth, sex or None, village, idn[:15] if idn else None)
-        for pk, name, birth, sex, village, idn in members_qs.values_list(
-            "id", "name", "birth_date", "sex", "household__village_code", "id_number"
-        ).iterator(chunk_size=20000)
-    ]
-    training: list[tuple] = []
+    members = _registry_table(actor)
+    training = None
     if len(rows) < MIN_TRAINING_ROWS:
         earlier = FeedEvent.objects.exclude(name="").exclude(pk__in=[r[0] for r in rows]).order_by("-id")
-        training = [(-pk, *rest) for pk, *rest in _person_rows(earlier[: MIN_TRAINING_ROWS * 5])]
+        extra = [(-pk, *rest) for pk, *rest in _person_rows(earlier[: MIN_TRAINING_ROWS * 5])]
+        training = person_table(extra) if extra else None
     if progress:
         progress(0, len(rows), "按姓名、出生日期、性别、村匹配")
-    by_event = {
-        c.row_id: c for c in best_candidates(rows, members, training_rows=training, progress=progress)
-    }
+    found = (
+        link_tables(person_table(rows), members, training=training, progress=progress)
+        if members.num_rows
+        else []
+    )
+    by_event = {c.row_id: c for c in found}
     households = dict(
         Member.objects.filter(pk__in={c.member_id for c in by_event.values()}).values_list(
             "id", "household_id"
