@@ -38,6 +38,7 @@ Progress = Callable[[int, int, str], None]
 # prior. Only a starting point: the rules below count the matches they find and the prior is scaled from that.
 DETERMINISTIC_RECALL = 0.7
 CHUNK_ROWS = 250_000
+MEMORY_LIMIT = "3GB"  # DuckDB's share; the Arrow inputs and Python objects come on top
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,8 @@ class LinkageModel:
 
         self.con = duckdb.connect()
         self.con.execute("SET enable_progress_bar = false")
+        # DuckDB would otherwise cache up to 80 % of RAM; beyond the limit it spills to temporary files instead.
+        self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         self.con.register("members_arrow", members)
         self.con.execute("CREATE TABLE registry_rows AS SELECT * FROM members_arrow")
         self.con.unregister("members_arrow")
