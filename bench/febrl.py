@@ -31,6 +31,7 @@ Pair = tuple[str, str]
 THRESHOLD = 0.5
 # Prior belief in how many true matches the deterministic rule finds, for the estimate of the share of matches.
 DETERMINISTIC_RECALL = 0.7
+U_PAIRS = 5e5
 
 COLUMNS = [
     "given_name",
@@ -107,20 +108,20 @@ def settings(with_ssid: bool, link_type: LinkType) -> Any:
         )
 
     def text(column: str) -> Any:
-        """null / exact (term-frequency adjusted) / Jaro-Winkler ≥ 0.92 / ≥ 0.8 / else."""
+        """null / exact (term-frequency adjusted) / one edit / Jaro-Winkler ≥ 0.92 / ≥ 0.8 / else."""
         return cl.CustomComparison(
             output_column_name=column,
             comparison_levels=[
                 cll.NullLevel(column),
                 cll.ExactMatchLevel(column, term_frequency_adjustments=True),
-                cll.DamerauLevenshteinLevel(column, 1),
+                cll.LevenshteinLevel(column, 1),
                 cll.JaroWinklerLevel(column, 0.92),
                 cll.JaroWinklerLevel(column, 0.8),
                 cll.ElseLevel(),
             ],
         )
 
-    comparisons = [
+    comparisons: list[Any] = [
         text("given_name"),
         text("surname"),
         edits("date_of_birth"),
@@ -131,7 +132,7 @@ def settings(with_ssid: bool, link_type: LinkType) -> Any:
         edits("postcode", tf=True),
         cl.ExactMatch("state"),
     ]
-    blocking = [
+    blocking: list[Any] = [
         block_on("given_name"),
         block_on("surname"),
         block_on("date_of_birth"),
@@ -158,7 +159,7 @@ def train(linker: Any) -> None:
     linker.training.estimate_probability_two_random_records_match(
         [block_on("given_name", "surname", "date_of_birth")], recall=DETERMINISTIC_RECALL
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
+    linker.training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=1)
     # Each EM pass fixes the comparisons it blocks on and learns the others' m probabilities.
     for rule in (
         block_on("date_of_birth"),
