@@ -48,6 +48,28 @@ def department_token_create(
     return token, raw
 
 
+@transaction.atomic
+def department_token_revoke(*, actor, token: DepartmentToken) -> DepartmentToken:
+    """Stop a token from working (kept, with its history, for the audit trail). Revoking twice is harmless."""
+    if token.is_active:
+        DepartmentToken.objects.filter(pk=token.pk).update(is_active=False)
+        token.is_active = False
+        log_changes(
+            [
+                change_entry(
+                    entity="api_token",
+                    entity_id=token.pk,
+                    household_id=None,
+                    action="update",
+                    before={"is_active": True},
+                    after={"is_active": False},
+                    actor_id=actor.pk if actor else None,
+                )
+            ]
+        )
+    return token
+
+
 def token_authenticate(raw: str) -> DepartmentToken | None:
     token = DepartmentToken.objects.filter(token_hash=DepartmentToken.hash(raw), is_active=True).first()
     if token is not None:
