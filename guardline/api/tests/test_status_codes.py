@@ -77,6 +77,7 @@ def test_200_per_item_results_an_invalid_item_does_not_fail_the_request(client, 
     assert (bad["index"], bad["status"]) == (1, "rejected")
     assert [e["code"] for e in bad["errors"]] == ["bad_date"] and bad["errors"][0]["field"] == "settle_date"
     assert FeedEvent.objects.get().member == member
+    assert DepartmentToken.objects.get().last_used_at is not None
 
 
 def test_200_replay_is_duplicate_and_creates_nothing(client, token, households):
