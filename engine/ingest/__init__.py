@@ -2,11 +2,13 @@
 problem by file, row and column.
 
     result = load_table(path, REGISTRY)            # or records_to_table(records, REGISTRY) for JSON
+    checked = records.check_records(records, spec) # a few JSON records (live API): Python when plain, else DuckDB
     for rows in result.iter_clean(batch_size=5000, order_by=("household_no",)): ...
     write_error_report(result, "errors.xlsx")
 
 Modules: specs (declarations), feeds (the twelve department feeds, declared), read (files → DuckDB), header (header detection), sqlkinds (SQL per field kind),
-normalize (the set-based SELECT, errors and clean tables), result (the entry points above).
+normalize (the set-based SELECT, errors and clean tables), result (the entry points above), records (the same
+rules row by row in Python, for small pushes).
 """
 
 from __future__ import annotations

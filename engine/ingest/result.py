@@ -229,18 +229,11 @@ def load_table(
     )
 
 
-def records_to_table(
-    records: Sequence[dict[str, Any]],
-    spec: TableSpec,
-    *,
-    source: str = "API",
-    con: duckdb.DuckDBPyConnection | None = None,
-) -> LoadResult:
-    """The same validation for JSON records (e.g. events pushed through the live API). Keys are canonical names or
-    Chinese headers (matched like file headers); unknown keys are listed in `warnings`. A record's source_row is
-    its 1-based position in the list, and problems name the field by its canonical name (what an API client
-    sent or can look up). Values may be strings, numbers, booleans or dates; a float ID number counts as
-    Excel-damaged, as in a sheet. `source` stands for the file name in the results."""
+def record_cells(
+    records: Sequence[dict[str, Any]], spec: TableSpec
+) -> tuple[dict[str, list[str | None]], dict[str, str], list[str]]:
+    """JSON records as text cells per field (keys matched like file headers), the key each field was found under,
+    and the keys that match no field. Shared by both validators of records (DuckDB here, Python in records.py)."""
     lookup = {normalise_header(n): f for f in spec.fields for n in (f.name, *f.synonyms)}
     columns: dict[str, str] = {}
     unknown: list[str] = []
@@ -254,6 +247,26 @@ def records_to_table(
                 continue
             columns.setdefault(f.name, key)
             data[f.name][i] = cell_text(value)
+    return data, columns, unknown
+
+
+def unknown_warning(unknown: list[str]) -> list[str]:
+    return [f"未识别的字段已忽略：{'、'.join(unknown)}"] if unknown else []
+
+
+def records_to_table(
+    records: Sequence[dict[str, Any]],
+    spec: TableSpec,
+    *,
+    source: str = "API",
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> LoadResult:
+    """The same validation for JSON records (e.g. events pushed through the live API). Keys are canonical names or
+    Chinese headers (matched like file headers); unknown keys are listed in `warnings`. A record's source_row is
+    its 1-based position in the list, and problems name the field by its canonical name (what an API client
+    sent or can look up). Values may be strings, numbers, booleans or dates; a float ID number counts as
+    Excel-damaged, as in a sheet. `source` stands for the file name in the results."""
+    data, columns, unknown = record_cells(records, spec)
     arrays = {"source_row": pa.array(range(1, len(records) + 1), pa.int32())}
     arrays.update({n: pa.array(v, pa.string()) for n, v in data.items()})
     arrays["__layout"] = pa.nulls(len(records), pa.string())
@@ -264,7 +277,7 @@ def records_to_table(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM {raw}_arrow")
     con.unregister(f"{raw}_arrow")
     clean, errors = build(con, spec, raw, file=source, headers={f.name: f.name for f in spec.fields})
-    warnings = [f"未识别的字段已忽略：{'、'.join(unknown)}"] if unknown else []
+    warnings = unknown_warning(unknown)
     return LoadResult(con, source, spec, 0, columns, len(records), raw, clean, errors, warnings, "records")
 
 

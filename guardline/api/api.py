@@ -3,19 +3,85 @@ the pages."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
-from ninja import Field, NinjaAPI, Schema
-from ninja.errors import HttpError
+from django.http import Http404
+from ninja import Field, NinjaAPI, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.parser import Parser
 from ninja.security import HttpBearer, django_auth
 
 from engine.ids import mask_id_number, mask_phone
 from guardline.accounts.roles import Perm, has_perm
 from guardline.registry import selectors
 
-api = NinjaAPI(title="Guardline API", version="1", urls_namespace="api", auth=django_auth)
+
+class BodyNotJSON(ValueError):
+    """The request body is not JSON (ninja turns any parser error into a 400; this one becomes a 422)."""
+
+
+class JSONParser(Parser):
+    def parse_body(self, request):
+        try:
+            return json.loads(request.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BodyNotJSON(str(exc)) from exc
+
+
+api = NinjaAPI(
+    title="Guardline API", version="1", urls_namespace="api", auth=django_auth, parser=JSONParser()
+)
+
+
+class ErrorOut(Schema):
+    """Every error response: a message people can read; 422 adds the schema errors field by field."""
+
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+NOT_LOGGED_IN = "未登录或登录已过期（authentication required）"
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc: AuthenticationError):
+    message = NOT_LOGGED_IN if exc.message == "Unauthorized" else exc.message
+    return api.create_response(request, {"detail": message}, status=401)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    if isinstance(exc.__cause__, BodyNotJSON):
+        detail = f"请求体不是合法的 JSON（request body is not valid JSON: {exc.__cause__}）"
+        return api.create_response(request, {"detail": detail}, status=422)
+    return api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc: Http404):
+    return api.create_response(request, {"detail": str(exc) or "不存在（not found）"}, status=404)
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc: ValidationError):
+    """422 with one readable line (`events: List should have at most 5000 items…`) and the errors themselves."""
+    parts = []
+    for error in exc.errors:
+        loc = tuple(error.get("loc", ()))
+        # ("body", <parameter>, "events", 0) → "events.0"; ("query", "limit") → "limit"
+        path = loc[2:] if loc[:1] == ("body",) else loc[1:]
+        if not path and error.get("type") == "missing":
+            parts.append("请求体为空（empty body; expected JSON）")
+            continue
+        parts.append(f"{'.'.join(str(p) for p in path) or loc[0]}: {error.get('msg', '')}")
+    detail = "请求内容不符合接口格式（request does not match the schema）：" + "；".join(parts)
+    return api.create_response(request, {"detail": detail, "errors": exc.errors}, status=422)
+
+
+AUTH_ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 422: ErrorOut}
 
 
 class HouseholdOut(Schema):
@@ -64,7 +130,7 @@ def _require(request) -> None:
         raise HttpError(403, "您的角色不能查看台账")
 
 
-@api.get("/households", response=list[HouseholdOut], tags=["registry"])
+@api.get("/households", response={200: list[HouseholdOut], **AUTH_ERRORS}, tags=["registry"])
 @paginate(LimitOffsetPagination)
 def list_households(request, region: str = "", household_type: str = "", monitor_category: str = ""):
     """Households in the caller's regions (ID numbers and phones masked)."""
@@ -75,7 +141,11 @@ def list_households(request, region: str = "", household_type: str = "", monitor
     return selectors.household_list(request.user, filters)
 
 
-@api.get("/households/{household_id}", response=HouseholdDetailOut, tags=["registry"])
+@api.get(
+    "/households/{household_id}",
+    response={200: HouseholdDetailOut, **AUTH_ERRORS, 404: ErrorOut},
+    tags=["registry"],
+)
 def get_household(request, household_id: int):
     """One household with its members; 404 if it is outside the caller's regions."""
     _require(request)
@@ -85,12 +155,20 @@ def get_household(request, household_id: int):
 class DepartmentTokenAuth(HttpBearer):
     """`Authorization: Bearer <token>` for department systems."""
 
+    def __call__(self, request):
+        if not request.headers.get(self.header):
+            raise AuthenticationError(
+                message="缺少令牌：请发送 Authorization: Bearer <token>（token missing）"
+            )
+        return super().__call__(request)
+
     def authenticate(self, request, token):
         from .services import token_authenticate
 
         found = token_authenticate(token)
-        if found is not None:
-            request.department_token = found
+        if found is None:
+            raise AuthenticationError(message="令牌无效或已停用（invalid or revoked token）")
+        request.department_token = found
         return found
 
 
@@ -121,7 +199,7 @@ class PushOut(Schema):
 
 @api.post(
     "/feeds/{feed}/events",
-    response={200: PushOut, 403: dict, 404: dict},
+    response={200: PushOut, **AUTH_ERRORS, 404: ErrorOut},
     auth=DepartmentTokenAuth(),
     tags=["feeds"],
 )
@@ -133,9 +211,12 @@ def push_events(request, feed: str, body: EventsIn):
     from .services import feed_events_push
 
     if feed not in FEED_KEYS:
-        return 404, {"detail": f"unknown feed {feed}"}
+        return Status(
+            404,
+            {"detail": f"没有这个数据类型：{feed}（unknown feed; expected one of {', '.join(FEED_KEYS)}）"},
+        )
     try:
         results = feed_events_push(token=request.department_token, feed=feed, records=body.events)
     except PermissionError as exc:
-        return 403, {"detail": str(exc)}
-    return {"feed": feed, "received": len(body.events), "results": results}
+        return Status(403, {"detail": str(exc)})
+    return Status(200, {"feed": feed, "received": len(body.events), "results": results})
