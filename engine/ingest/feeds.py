@@ -34,6 +34,8 @@ def feed(
     *,
     village_level: bool = False,
     extra_key: tuple[str, ...] = (),
+    amount: str = "",
+    kind: str = "",
 ) -> TableSpec:
     """Declare a feed: person columns + its own fields; the event date is its first own field."""
     date_field = own[0].name
@@ -54,6 +56,8 @@ def feed(
             event_date=date_field,
             require_one_of=one_of,
             natural_key=("id_number", "name", "birth_date", "village_code", date_field, *extra_key),
+            screen_amount=amount,
+            screen_kind=kind,
         )
     )
 
@@ -72,6 +76,7 @@ MEDICAL_SETTLEMENT = feed(
         _m("out_of_pocket", "个人自付"),
     ),
     extra_key=("hospital", "total_cost"),
+    amount="out_of_pocket",
 )
 ILLNESS_DIAGNOSIS = feed(
     "illness_diagnosis",
@@ -83,6 +88,7 @@ ILLNESS_DIAGNOSIS = feed(
         Field("severity", ("病种类别",)),
     ),
     extra_key=("disease",),
+    kind="severity",
 )
 CIVIL_ASSISTANCE = feed(
     "civil_assistance",
@@ -95,6 +101,8 @@ CIVIL_ASSISTANCE = feed(
         _d("end_date", "终止日期", required=False),
     ),
     extra_key=("benefit",),
+    amount="amount",
+    kind="benefit",
 )
 DEATH_REGISTRATION = feed("death_registration", "死亡登记", "民政/公安", (_d("death_date", "死亡日期"),))
 DISABILITY_CERTIFICATE = feed(
@@ -107,6 +115,8 @@ DISABILITY_CERTIFICATE = feed(
         Field("grade", ("残疾等级",), "int", min=1, max=4),
     ),
     extra_key=("category", "grade"),
+    amount="grade",
+    kind="category",
 )
 SCHOOL_STATUS = feed(
     "school_status",
@@ -119,6 +129,7 @@ SCHOOL_STATUS = feed(
         Field("status", ("学籍状态",), required=True),
     ),
     extra_key=("status",),
+    kind="status",
 )
 HOUSING_APPRAISAL = feed(
     "housing_appraisal",
@@ -130,6 +141,7 @@ HOUSING_APPRAISAL = feed(
         Field("cause", ("原因",)),
     ),
     extra_key=("grade",),
+    kind="grade",
 )
 WATER_INCIDENT = feed(
     "water_incident",
@@ -142,6 +154,8 @@ WATER_INCIDENT = feed(
     ),
     village_level=True,
     extra_key=("problem",),
+    amount="days",
+    kind="problem",
 )
 DISASTER_LOSS = feed(
     "disaster_loss",
@@ -153,6 +167,8 @@ DISASTER_LOSS = feed(
         _m("loss", "直接经济损失"),
     ),
     extra_key=("disaster_type",),
+    amount="loss",
+    kind="disaster_type",
 )
 EMPLOYMENT_CHANGE = feed(
     "employment_change",
@@ -164,6 +180,8 @@ EMPLOYMENT_CHANGE = feed(
         _m("monthly_wage", "月工资"),
     ),
     extra_key=("change",),
+    amount="monthly_wage",
+    kind="change",
 )
 ACCIDENT = feed(
     "accident",
@@ -173,6 +191,7 @@ ACCIDENT = feed(
         _d("accident_date", "事故日期"),
         Field("injury", ("伤情",), required=True),
     ),
+    kind="injury",
 )
 MICROCREDIT = feed(
     "microcredit",
@@ -183,6 +202,7 @@ MICROCREDIT = feed(
         Field("overdue_days", ("逾期天数",), "int", min=0),
         _m("balance", "贷款余额"),
     ),
+    amount="overdue_days",
 )
 
 FEED_KEYS = tuple(

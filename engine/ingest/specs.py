@@ -76,10 +76,14 @@ class TableSpec:
     event_date: str = ""
     require_one_of: tuple[str, ...] = ()
     checks: tuple[TableCheck, ...] = ()
+    # What screening reads of a feed row besides its date: one number and one category (engine.screening).
+    screen_amount: str = ""
+    screen_kind: str = ""
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
-        unknown = [k for k in (*self.natural_key, *self.require_one_of) if k not in names]
+        screen = [k for k in (self.screen_amount, self.screen_kind) if k]
+        unknown = [k for k in (*self.natural_key, *self.require_one_of, *screen) if k not in names]
         if unknown or not self.natural_key or len(set(names)) != len(names):
             raise ValueError(
                 f"table {self.key}: unknown fields {unknown}, no natural key or duplicate field names"

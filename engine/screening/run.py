@@ -1,0 +1,244 @@
+"""One screening pass: input tables in, a grade for every household and the details of every red and yellow one
+out. The SQL does the grading for all households; explanations (reasons, risk types, sources, first-signal
+dates) are put into words only for the households that get a warning, so explaining never dominates run time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import pyarrow as pa
+
+from . import steps
+from .backends import DuckDBBackend, SparkBackend
+from .backends import backend as make_backend
+from .catalogue import INDICATORS, default_weights
+from .params import Override, resolve
+from .rules import DEFAULT_RULES, RISK_CODES, Rule, compiled
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "households": pa.schema(
+        [
+            ("household_id", pa.int64()),
+            ("household_no", pa.string()),
+            ("village_code", pa.string()),
+            ("household_type", pa.string()),
+            ("monitor_category", pa.string()),
+            ("no_labour_household", pa.bool_()),
+            ("relocation_site", pa.bool_()),
+        ]
+    ),
+    "members": pa.schema(
+        [
+            ("member_id", pa.int64()),
+            ("household_id", pa.int64()),
+            ("is_active", pa.bool_()),
+            ("relation", pa.string()),
+            ("sex", pa.string()),
+            ("birth_date", pa.date32()),
+            ("education", pa.string()),
+            ("student_status", pa.string()),
+            ("health", pa.string()),
+            ("disability_grade", pa.int32()),
+            ("labour_capacity", pa.string()),
+            ("migrant_work", pa.string()),
+            ("work_months", pa.int32()),
+            ("basic_medical_insured", pa.bool_()),
+        ]
+    ),
+    "household_years": pa.schema(
+        [
+            ("household_id", pa.int64()),
+            ("year", pa.int32()),
+            *[
+                (c, pa.float64())
+                for c in (
+                    "wage_income",
+                    "business_income",
+                    "property_income",
+                    "transfer_income",
+                    "business_cost",
+                    "claim_income",
+                    "compliant_out_of_pocket",
+                )
+            ],
+            *[(c, pa.bool_()) for c in ("housing_unsafe", "dropout", "water_unsafe", "uninsured_member")],
+            ("household_size", pa.int32()),
+        ]
+    ),
+    "events": pa.schema(
+        [
+            ("feed", pa.string()),
+            ("household_id", pa.int64()),
+            ("member_id", pa.int64()),
+            ("village_code", pa.string()),
+            ("event_date", pa.date32()),
+            ("received_date", pa.date32()),
+            ("amount", pa.float64()),
+            ("kind", pa.string()),
+        ]
+    ),
+}
+
+
+def conform(name: str, table: pa.Table) -> pa.Table:
+    """Select and cast the columns the engine reads; a missing column is a clear error."""
+    schema = SCHEMAS[name]
+    missing = [f.name for f in schema if f.name not in table.column_names]
+    if missing:
+        raise ValueError(f"screening input {name} lacks columns {missing}")
+    return pa.table({f.name: table.column(f.name).cast(f.type) for f in schema})
+
+
+@dataclass
+class WarningOut:
+    household_id: int
+    household_no: str
+    village_code: str
+    grade: str
+    score: float
+    risk_types: list[str]
+    reasons: list[str]
+    sources: list[str]
+    first_signal_date: date
+    rules: list[str]
+    points: list[tuple[str, float]]  # (indicator code, points), largest first
+
+
+@dataclass
+class ScreenResult:
+    as_of: date
+    grades: pa.Table  # household_id, household_no, village_code, score, grade, fired_rules
+    warnings: list[WarningOut]
+    timings: dict[str, float] = field(default_factory=dict)
+    features: pa.Table | None = None  # every feature, value, share and point (with_features=True)
+
+    def counts(self) -> dict[str, int]:
+        out = {"red": 0, "yellow": 0, "green": 0}
+        for g in self.grades.column("grade").to_pylist():
+            out[g] += 1
+        return out
+
+
+def screen(
+    inputs: dict[str, pa.Table],
+    as_of: date,
+    *,
+    overrides: Iterable[Override] = (),
+    rules: Sequence[Rule] = DEFAULT_RULES,
+    backend: str | DuckDBBackend | SparkBackend = "duckdb",
+    income_year: int | None = None,
+    with_features: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> ScreenResult:
+    """Grade every household of `inputs` as of `as_of` (see engine.screening.steps for the input tables)."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    runner = make_backend(backend) if isinstance(backend, str) else backend
+    window = steps.Window.at(as_of, income_year)
+    compiled_rules = compiled(list(rules))
+    try:
+        for name in SCHEMAS:
+            runner.load(name, conform(name, inputs[name]))
+        villages = set(inputs["households"].column("village_code").to_pylist())
+        runner.load("params", resolve(villages, overrides, as_of.year, default_weights()))
+        timings["load"] = time.perf_counter() - t0
+        for table, sql in steps.sequence(window, compiled_rules):
+            t = time.perf_counter()
+            if progress:
+                progress(table)
+            runner.run(table, sql)
+            timings[table] = time.perf_counter() - t
+        t = time.perf_counter()
+        grades = runner.query(
+            "SELECT household_id, household_no, village_code, score, grade, fired_rules FROM scored "
+            "ORDER BY household_id"
+        )
+        detail_columns = [
+            "household_id", "household_no", "village_code", "score", "grade", "fired_rules",
+            *steps.FEATURE_COLUMNS, *steps.DATE_COLUMNS, *steps.TEXT_COLUMNS,
+            *[f"n_{f}" for f in steps.FEEDS], *[f"pt_{i.code}" for i in INDICATORS],
+            "p_monitoring_line", "p_med_annual_oop", "p_rigid_dibao_multiple",
+        ]  # fmt: skip
+        details = runner.query(
+            f"SELECT {', '.join(detail_columns)} FROM scored WHERE grade <> 'green' ORDER BY household_id"
+        )
+        features = runner.query("SELECT * FROM scored ORDER BY household_id") if with_features else None
+        timings["fetch"] = time.perf_counter() - t
+        t = time.perf_counter()
+        warnings = explain(details.to_pylist(), list(rules), as_of)
+        timings["explain"] = time.perf_counter() - t
+    finally:
+        runner.close()
+    timings["total"] = time.perf_counter() - t0
+    return ScreenResult(as_of=as_of, grades=grades, warnings=warnings, timings=timings, features=features)
+
+
+def _fmt(rule: Rule, row: dict) -> str:
+    values = {k: (v if v is not None else 0) for k, v in row.items()}
+    code = row.get("disaster_risk_type") or "0299"
+    values["risk_name"] = RISK_CODES.get(code, "灾害")
+    values["assistance_kind"] = row.get("assistance_kind") or "社会救助"
+    try:
+        return rule.reason.format_map(values)
+    except (KeyError, ValueError, TypeError):
+        return rule.title_zh
+
+
+def explain(rows: list[dict], rules: list[Rule], as_of: date) -> list[WarningOut]:
+    """Reasons a person can read: the triggers that fired, then the indicators that carry the most points."""
+    by_code = {r.code: r for r in rules}
+    titles = {i.code: i.title_zh for i in INDICATORS}
+    risk_of = {i.code: i.risk_type for i in INDICATORS}
+    out = []
+    for row in rows:
+        fired = [c for c in (row["fired_rules"] or "").split(";") if c]
+        fired.sort(key=lambda c: (by_code[c].severity != "severe", c))
+        points = sorted(
+            ((i.code, row[f"pt_{i.code}"] or 0.0) for i in INDICATORS), key=lambda p: (-p[1], p[0])
+        )
+        points = [(c, round(p, 2)) for c, p in points if p > 0]
+        risks: list[str] = []
+        for c in fired:
+            r = by_code[c].risk_type
+            r = (row.get("disaster_risk_type") or "0299") if r == "disaster" else r
+            if r not in risks:
+                risks.append(r)
+        for c, p in points:
+            r = risk_of[c]
+            if p >= 3 and r not in risks:
+                r = (row.get("disaster_risk_type") or "0299") if r == "02" else r
+                if r not in risks:
+                    risks.append(r)
+        if len(risks) > 1 and "99" in risks:
+            risks.remove("99")
+            risks.append("99")
+        reasons = [_fmt(by_code[c], row) for c in fired]
+        top = "，".join(f"{titles[c]} {p:.1f}分" for c, p in points[:3])
+        reasons.append(f"风险分值 {row['score']:.1f}：{top}" if top else f"风险分值 {row['score']:.1f}")
+        dates: list[date] = [
+            row[by_code[c].signal_date]
+            for c in fired
+            if by_code[c].signal_date and row.get(by_code[c].signal_date)
+        ]
+        if not dates:
+            dates = [row[c] for c in steps.DATE_COLUMNS if row.get(c) is not None]
+        sources = [f for f in steps.FEEDS if row.get(f"n_{f}")]
+        out.append(
+            WarningOut(
+                household_id=row["household_id"],
+                household_no=row["household_no"],
+                village_code=row["village_code"],
+                grade=row["grade"],
+                score=float(row["score"]),
+                risk_types=(risks or ["99"])[:5],
+                reasons=reasons,
+                sources=sources,
+                first_signal_date=min(dates) if dates else as_of,
+                rules=fired,
+                points=points,
+            )
+        )
+    return out

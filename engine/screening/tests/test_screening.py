@@ -1,0 +1,174 @@
+"""The screening engine on a small simulated county: every household graded, explanations add up, rules are
+validated data, parameters are regional."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from engine.screening import DEFAULT_RULES, INDICATORS, Override, Rule, RuleError, screen
+from engine.screening.params import resolve, validate_override
+from engine.screening.rules import validate
+from simulate import simulate_county
+from simulate.screening_inputs import screening_inputs
+
+AS_OF = date(2024, 9, 30)
+ROOT = Path(__file__).resolve().parents[3]
+DIVISIONS = Path(os.environ.get("GUARDLINE_DIVISIONS_DIR", ROOT.parent / "shared" / "data" / "divisions"))
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory):
+    out = tmp_path_factory.mktemp("county")
+    simulate_county(county="520526", households=1500, seed=3, out_dir=out, divisions_dir=DIVISIONS)
+    return out
+
+
+@pytest.fixture(scope="module")
+def inputs(county):
+    return screening_inputs(county)
+
+
+@pytest.fixture(scope="module")
+def result(inputs):
+    return screen(inputs, AS_OF, with_features=True)
+
+
+def test_every_household_gets_one_grade(inputs, result):
+    assert result.grades.num_rows == inputs["households"].num_rows
+    assert set(result.grades.column("grade").to_pylist()) <= {"red", "yellow", "green"}
+    counts = result.counts()
+    assert counts["green"] > counts["yellow"] > 0 and counts["red"] > 0
+
+
+def test_score_is_the_sum_of_the_points_shown(result):
+    rows = result.features.to_pylist()
+    for row in rows:
+        points = sum(row[f"pt_{i.code}"] for i in INDICATORS)
+        assert row["score"] == pytest.approx(points, abs=0.01)
+        assert 0 <= row["score"] <= 100
+    for w in result.warnings:
+        assert sum(p for _, p in w.points) == pytest.approx(w.score, abs=0.05)
+
+
+def test_grade_follows_triggers_and_thresholds(result):
+    severe = {r.code for r in DEFAULT_RULES if r.severity == "severe"}
+    for row in result.features.to_pylist():
+        fired = set(filter(None, (row["fired_rules"] or "").split(";")))
+        if fired & severe or row["score"] >= row["p_grade_red"]:
+            assert row["grade"] == "red"
+        elif fired or row["score"] >= row["p_grade_yellow"]:
+            assert row["grade"] == "yellow"
+        else:
+            assert row["grade"] == "green"
+
+
+def test_warnings_explain_themselves(result):
+    assert result.warnings
+    by_id = {w.household_id: w for w in result.warnings}
+    flagged = [g for g in result.grades.to_pylist() if g["grade"] != "green"]
+    assert set(by_id) == {g["household_id"] for g in flagged}
+    for w in result.warnings:
+        assert 1 <= len(w.risk_types) <= 5 and all(len(c) in (2, 4) for c in w.risk_types)
+        assert w.reasons and w.reasons[-1].startswith("风险分值")
+        assert w.first_signal_date <= AS_OF
+        for code in w.rules:
+            assert code in {r.code for r in DEFAULT_RULES}
+    medical = [w for w in result.warnings if "medical_annual" in w.rules]
+    for w in medical:
+        assert "01" in w.risk_types and "medical_settlement" in w.sources
+        assert any("医疗自付" in r for r in w.reasons)
+
+
+def test_later_events_are_not_seen(inputs):
+    early = screen(inputs, date(2024, 1, 31), with_features=True).features
+    late = screen(inputs, date(2025, 6, 30), with_features=True).features
+    assert sum(early.column("med_stays_12m").to_pylist()) < sum(late.column("med_stays_12m").to_pylist())
+
+
+def test_regional_parameters(inputs, result):
+    villages = sorted(set(inputs["households"].column("village_code").to_pylist()))
+    township = villages[0][:9]
+    raised = screen(inputs, AS_OF, overrides=[Override("monitoring_line", township, 20000)])
+    before = dict(
+        zip(
+            result.grades.column("household_id").to_pylist(),
+            result.grades.column("grade").to_pylist(),
+            strict=False,
+        )
+    )
+    after = raised.grades.to_pylist()
+    in_township = [r for r in after if r["village_code"].startswith(township)]
+    elsewhere = [r for r in after if not r["village_code"].startswith(township)]
+    assert sum(r["grade"] == "red" for r in in_township) > sum(
+        before[r["household_id"]] == "red" for r in in_township
+    )
+    assert all(before[r["household_id"]] == r["grade"] for r in elsewhere)
+
+
+def test_parameter_resolution_most_specific_wins():
+    table = resolve(
+        ["520526001001", "520526002001", "530000000000"],
+        [
+            Override("monitoring_line", "52", 7000),
+            Override("monitoring_line", "520526", 8000),
+            Override("monitoring_line", "520526002", 9000, year=2024),
+            Override("monitoring_line", "520526002", 9500, year=2023),
+        ],
+        2024,
+    ).to_pydict()
+    assert table["p_monitoring_line"] == [8000.0, 9000.0, 8700.0]
+    with pytest.raises(ValueError, match="超出范围"):
+        validate_override(Override("monitoring_line", "52", 10))
+    with pytest.raises(ValueError, match="未知参数"):
+        validate_override(Override("nonsense", "52", 10))
+
+
+def test_weights_are_parameters(inputs, result):
+    heavy = screen(inputs, AS_OF, overrides=[Override("w_costly_students", "", 200)], rules=[])
+    light = screen(inputs, AS_OF, rules=[])
+    students = {
+        w.household_id for w in heavy.warnings if any(c == "costly_students" for c, _ in w.points[:1])
+    }
+    assert students and len(heavy.warnings) != len(light.warnings)
+
+
+@pytest.mark.parametrize(
+    "condition, message",
+    [
+        ("pc_adj < (SELECT 1)", "不允许"),
+        ("secret_column > 1", "未知字段"),
+        ("pc_adj <", "无法解析"),
+        ("read_csv('/etc/passwd') IS NOT NULL", "不允许"),
+        ("households.pc_adj > 1", "未知字段"),
+    ],
+)
+def test_rule_conditions_are_validated(condition, message):
+    rule = replace(DEFAULT_RULES[0], condition=condition)
+    with pytest.raises(RuleError, match=message):
+        validate(rule)
+
+
+def test_rule_fields_are_validated():
+    base = DEFAULT_RULES[0]
+    with pytest.raises(RuleError, match="严重程度"):
+        validate(replace(base, severity="mild"))
+    with pytest.raises(RuleError, match="风险类型"):
+        validate(replace(base, risk_type="42"))
+    with pytest.raises(RuleError, match="原因模板"):
+        validate(replace(base, reason="{nope}"))
+    ok = Rule(
+        "custom_rule", "自定义", "07", "hard", "job_losses_12m >= 2 AND labour_count <= 2", "", "两人失业"
+    )
+    assert "job_losses_12m" in validate(ok)
+
+
+def test_a_custom_rule_changes_grades(inputs, result):
+    rule = Rule("all_students", "有在校生", "09", "severe", "students > 0", "", "有在校生 {students:.0f} 人")
+    extra = screen(inputs, AS_OF, rules=[*DEFAULT_RULES, rule])
+    with_students = [w for w in extra.warnings if "all_students" in w.rules]
+    assert with_students and all(w.grade == "red" and "09" in w.risk_types for w in with_students)
