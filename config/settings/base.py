@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "guardline.regions",
     "guardline.registry",
     "guardline.ingest",
+    "guardline.screening",
     "guardline.api",
 ]
 

@@ -38,6 +38,8 @@ EVENT_INSERT = (
     "sex",
     "village_code",
     "payload",
+    "amount",
+    "kind",
     "household",
     "member",
     "link_status",
@@ -74,6 +76,13 @@ def _json(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     return value
+
+
+def _amount(value: Any) -> float | None:
+    try:
+        return None if value is None or value == "" else float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def natural_key_hash(spec: TableSpec, row: dict) -> str:
@@ -159,6 +168,8 @@ def feed_events_apply_rows(
                 sex=_sex(row.get("sex_text")),
                 village_code=row.get("village_code") or "",
                 payload={name: _json(row.get(name)) for name in own},
+                amount=_amount(row.get(spec.screen_amount)) if spec.screen_amount else None,
+                kind=str(row.get(spec.screen_kind) or "")[:30] if spec.screen_kind else "",
                 created_at=now,
             )
             member = members.get(event.id_number) if event.id_number else None

@@ -84,6 +84,10 @@ class FeedEvent(models.Model):
     sex = models.CharField(max_length=6, blank=True)  # "male" / "female" as in the registry, "" if not given
     village_code = models.CharField(max_length=12, blank=True, db_index=True)
     payload = models.JSONField(default=dict)
+    # What screening reads besides the date (the feed declaration's screen_amount / screen_kind), as columns so a
+    # screening pass over millions of events never parses JSON.
+    amount = models.FloatField(null=True, blank=True)
+    kind = models.CharField(max_length=30, blank=True)
     household = models.ForeignKey(
         "registry.Household", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )

@@ -1,0 +1,127 @@
+"""The engine's input tables read from the operational database as Arrow, in a few large scans.
+
+SQLite and PostgreSQL are read through their ADBC drivers (columnar, no Python object per value), so a province's
+millions of events reach the engine in seconds; any other database goes through Django's cursor. Only committed
+data is read; the platform's own tables stay the single source of truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.db import connection
+
+from engine.screening.run import SCHEMAS
+from guardline.ingest.models import FeedEvent
+from guardline.registry.models import Household, HouseholdYear, Member
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _queries(household_ids: list[int] | None, village_codes: list[str] | None) -> dict[str, str]:
+    h, m, y, e = (
+        _q(Household._meta.db_table),
+        _q(Member._meta.db_table),
+        _q(HouseholdYear._meta.db_table),
+        _q(FeedEvent._meta.db_table),
+    )
+    hh_filter = m_filter = y_filter = ""
+    ev_filter = "household_id IS NOT NULL"
+    if household_ids is not None:
+        ids = ", ".join(str(int(i)) for i in household_ids) or "NULL"
+        hh_filter = f"AND id IN ({ids})"
+        m_filter = f"AND household_id IN ({ids})"
+        y_filter = f"WHERE household_id IN ({ids})"
+        ev_filter = f"household_id IN ({ids})"
+    village = ""
+    if village_codes is not None:
+        codes = ", ".join("'" + c.replace("'", "") + "'" for c in village_codes) or "NULL"
+        village = f"AND village_code IN ({codes})"
+    linked = "'" + FeedEvent.LinkStatus.LINKED + "'"
+    at_village = "'" + FeedEvent.LinkStatus.VILLAGE + "'"
+    return {
+        "households": (
+            f"SELECT id AS household_id, household_no, village_code, household_type, monitor_category, "
+            f"no_labour_household, relocation_site FROM {h} WHERE is_active {hh_filter}"
+        ),
+        "members": (
+            f"SELECT id AS member_id, household_id, is_active, relation, sex, birth_date, education, "
+            f"student_status, health, disability_grade, labour_capacity, migrant_work, work_months, "
+            f"basic_medical_insured FROM {m} WHERE 1 = 1 {m_filter}"
+        ),
+        "household_years": (
+            f"SELECT household_id, year, wage_income, business_income, property_income, transfer_income, "
+            f"business_cost, claim_income, compliant_out_of_pocket, housing_unsafe, dropout, water_unsafe, "
+            f"uninsured_member, household_size FROM {y} {y_filter}"
+        ),
+        "events": (
+            f"SELECT feed, household_id, member_id, village_code, event_date, "
+            f"DATE(created_at) AS received_date, amount, kind FROM {e} "
+            f"WHERE (link_status = {linked} AND {ev_filter}) OR (link_status = {at_village} {village})"
+        ),
+    }
+
+
+def _fetch(sql: str) -> pa.Table:
+    vendor = connection.vendor
+    if vendor == "sqlite":
+        import adbc_driver_sqlite.dbapi as adbc
+
+        path = str(connection.settings_dict["NAME"])
+        if "mode=memory" in path or path == ":memory:":
+            return _fetch_cursor(sql)
+        with adbc.connect(path) as con, con.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetch_arrow_table()
+    if vendor == "postgresql":
+        import adbc_driver_postgresql.dbapi as adbc
+
+        s = connection.settings_dict
+        uri = f"postgresql://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+        with adbc.connect(uri) as con, con.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetch_arrow_table()
+    return _fetch_cursor(sql)
+
+
+def _fetch_cursor(sql: str) -> pa.Table:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    return pa.table({n: pa.array([_plain(v) for v in col]) for n, col in zip(names, columns, strict=True)})
+
+
+def _plain(value):
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return float(value) if type(value).__name__ == "Decimal" else value
+
+
+def _conform(name: str, table: pa.Table) -> pa.Table:
+    """Cast what the database gave (text dates, 0/1 booleans, decimals) to the engine's schema."""
+    schema = SCHEMAS[name]
+    cols = {}
+    for f in schema:
+        col = table.column(f.name)
+        if pa.types.is_null(col.type):
+            col = pa.nulls(len(col), f.type)
+        elif f.type == pa.date32() and pa.types.is_string(col.type):
+            col = pc.cast(pc.utf8_slice_codeunits(col, 0, 10), pa.date32())
+        elif f.type == pa.date32() and pa.types.is_timestamp(col.type):
+            col = pc.cast(col, pa.date32())
+        elif f.type == pa.bool_() and not pa.types.is_boolean(col.type):
+            col = pc.not_equal(pc.cast(col, pa.int64()), 0)
+        cols[f.name] = col.cast(f.type)
+    return pa.table(cols)
+
+
+def screening_inputs(
+    household_ids: list[int] | None = None, village_codes: list[str] | None = None
+) -> dict[str, pa.Table]:
+    """All active households (or just `household_ids`, with their villages' village-level events)."""
+    return {name: _conform(name, _fetch(sql)) for name, sql in _queries(household_ids, village_codes).items()}

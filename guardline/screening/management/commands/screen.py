@@ -1,0 +1,31 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+
+from guardline.screening.services import screening_run
+
+
+class Command(BaseCommand):
+    help = (
+        "Grade every household (red/yellow/green with reasons) and bring the warnings in step, in one pass."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--as-of", help="screening date YYYY-MM-DD (default: today): only what was known then"
+        )
+        parser.add_argument("--backend", choices=("duckdb", "spark"), default="duckdb")
+        parser.add_argument("--household", type=int, action="append", help="only this household (repeatable)")
+
+    def handle(self, *args, as_of, backend, household, **options):
+        try:
+            day = dt.date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            raise CommandError(f"--as-of {as_of!r}: expected a date like 2025-06-30") from None
+
+        def progress(stage: str, done: int, total: int) -> None:
+            self.stderr.write(f"[{done}/{total}] {stage}")
+
+        run = screening_run(as_of=day, backend=backend, household_ids=household, progress=progress)
+        seconds = run.timings.get("total", 0)
+        self.stdout.write(self.style.SUCCESS(f"{run.message} (engine {seconds:.1f}s)"))

@@ -1,0 +1,176 @@
+"""Screening: the rules and parameters it runs with (data, versioned), its runs, every household's current grade,
+and the warnings it raises. The engine (engine.screening) does the computing; these tables keep what it decided."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Grade(models.TextChoices):
+    RED = "red", _("红色")
+    YELLOW = "yellow", _("黄色")
+    GREEN = "green", _("绿色")
+
+
+class ScreeningRule(models.Model):
+    """One version of a trigger (engine.screening.rules.Rule). Editing a rule adds a version; the newest active
+    version of each code is in force. Conditions are validated by the engine before they are saved."""
+
+    code = models.CharField(_("规则代码"), max_length=40)
+    version = models.PositiveIntegerField(default=1)
+    title = models.CharField(_("名称"), max_length=100)
+    risk_type = models.CharField(_("风险类型"), max_length=10)
+    severity = models.CharField(
+        _("严重程度"), max_length=10, choices=[("severe", _("严重（红色）")), ("hard", _("一般（至少黄色）"))]
+    )
+    condition = models.TextField(_("条件"))
+    signal_date = models.CharField(_("信号日期字段"), max_length=40, blank=True)
+    reason = models.CharField(_("原因模板"), max_length=300)
+    sources = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["code", "version"], name="screening_rule_version")]
+        ordering = ["code", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.code} v{self.version}"
+
+
+class ScreeningParameter(models.Model):
+    """A regional value of a screening parameter or index weight (`w_<indicator>`): applies to every village
+    whose code starts with `region_code`, for `year` (blank = every year). Most specific region wins."""
+
+    name = models.CharField(_("参数"), max_length=60)
+    region_code = models.CharField(_("区划代码"), max_length=12, blank=True)
+    year = models.PositiveSmallIntegerField(_("年度"), null=True, blank=True)
+    value = models.FloatField(_("取值"))
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "region_code", "year"], name="screening_param_scope"),
+        ]
+        ordering = ["name", "region_code", "year"]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.region_code or '全国'}={self.value}"
+
+
+class ScreeningRun(models.Model):
+    """One pass over the households of a region (all, or one household on the live path)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("运行中")
+        DONE = "done", _("完成")
+        FAILED = "failed", _("失败")
+
+    as_of = models.DateField(_("筛查日期"))
+    backend = models.CharField(max_length=10, default="duckdb")
+    scope = models.CharField(_("范围"), max_length=40, blank=True)  # "" = all, or "household:<id>"
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    households = models.PositiveIntegerField(default=0)
+    red = models.PositiveIntegerField(default=0)
+    yellow = models.PositiveIntegerField(default=0)
+    green = models.PositiveIntegerField(default=0)
+    opened = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    rules_version = models.CharField(max_length=64, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"screening {self.as_of} #{self.pk}"
+
+
+class HouseholdGrade(models.Model):
+    """Every household's current grade and score (one row per household, rewritten only when it changes)."""
+
+    household = models.OneToOneField("registry.Household", on_delete=models.CASCADE, related_name="grade")
+    village_code = models.CharField(max_length=12, db_index=True)
+    grade = models.CharField(max_length=6, choices=Grade.choices, db_index=True)
+    score = models.FloatField()
+    rules = models.CharField(max_length=400, blank=True)
+    as_of = models.DateField()
+    run = models.ForeignKey(ScreeningRun, null=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.grade}"
+
+
+# DOMAIN §5 response clock, as settings with these defaults (hours until on site / plan; visit cadence in days).
+RESPONSE_DEFAULTS = {
+    "red": {"on_site_hours": 2, "plan_hours": 24, "check_days": 1},
+    "yellow": {"on_site_hours": 24 * 7, "plan_hours": 24 * 30, "check_days": 7},
+    "green": {"on_site_hours": 24 * 90, "plan_hours": 24 * 90, "check_days": 90},
+}
+
+
+def response_clock(grade: str) -> dict[str, int]:
+    overrides = getattr(settings, "GUARDLINE_RESPONSE_CLOCK", {}) or {}
+    return {**RESPONSE_DEFAULTS[grade], **overrides.get(grade, {})}
+
+
+class RiskWarning(models.Model):
+    """A household's warning: open while screening keeps finding the risk, updated in place (never duplicated),
+    closed with the reason when it no longer holds. Routed to the household's township and village."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待处置")
+        CLOSED = "closed", _("已关闭")
+
+    household = models.ForeignKey("registry.Household", on_delete=models.CASCADE, related_name="warnings")
+    village_code = models.CharField(_("行政区划代码"), max_length=12, db_index=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
+    grade = models.CharField(_("预警等级"), max_length=6, choices=Grade.choices)
+    score = models.FloatField(_("风险分值"))
+    risk_types = models.CharField(_("风险类型"), max_length=60)
+    reasons = models.JSONField(_("预警原因"), default=list)
+    sources = models.JSONField(_("数据来源"), default=list)
+    rules = models.CharField(max_length=400, blank=True)
+    points = models.JSONField(default=list)
+    first_signal_date = models.DateField(_("首次信号日期"))
+    opened_at = models.DateTimeField(_("生成时间"))
+    updated_at = models.DateTimeField()
+    graded_at = models.DateTimeField()  # when it reached its current grade: the response clock starts here
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=200, blank=True)
+    opened_by_run = models.ForeignKey(ScreeningRun, null=True, on_delete=models.SET_NULL, related_name="+")
+    last_run = models.ForeignKey(ScreeningRun, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"], condition=Q(status="open"), name="one_open_warning_per_household"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "grade", "opened_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.grade} {self.score:.1f}"
+
+    @property
+    def on_site_due(self):
+        return self.graded_at + timedelta(hours=response_clock(self.grade)["on_site_hours"])
+
+    @property
+    def plan_due(self):
+        return self.graded_at + timedelta(hours=response_clock(self.grade)["plan_hours"])

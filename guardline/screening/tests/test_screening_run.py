@@ -1,0 +1,113 @@
+"""Screening runs against the database: every household graded, warnings opened once and updated in place,
+closed with a reason when they no longer hold, rules and parameters as stored data, the §4 export."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import openpyxl
+import pytest
+from django.core.management import call_command
+
+from engine.screening import Rule, RuleError
+from guardline.core.models import ChangeLog
+from guardline.regions.models import MonitoringLine, Region
+from guardline.registry.models import Household
+from guardline.screening.models import HouseholdGrade, RiskWarning, ScreeningRun
+from guardline.screening.services import screening_parameter_set, screening_rule_save, screening_run
+
+pytestmark = pytest.mark.django_db
+
+
+def test_run_grades_every_household_and_opens_warnings(screened_county):
+    run = screening_run()
+    assert run.status == ScreeningRun.Status.DONE
+    households = Household.objects.filter(is_active=True).count()
+    assert run.households == households == HouseholdGrade.objects.count()
+    assert run.red + run.yellow + run.green == households
+    open_ = RiskWarning.objects.filter(status="open")
+    assert open_.count() == run.red + run.yellow == run.opened > 0
+    for w in open_:
+        assert w.reasons and w.risk_types and w.first_signal_date <= run.as_of
+        assert w.grade == HouseholdGrade.objects.get(household=w.household).grade
+    with_feeds = [w for w in open_ if w.sources]
+    assert with_feeds, "some warnings rest on department data"
+    assert ChangeLog.objects.filter(entity="warning", action="open").count() == run.opened
+
+
+def test_second_run_updates_instead_of_duplicating(screened_county):
+    first = screening_run()
+    second = screening_run()
+    assert second.opened == 0 and second.closed == 0
+    assert second.updated == first.opened
+    assert RiskWarning.objects.count() == first.opened
+    assert set(RiskWarning.objects.values_list("last_run", flat=True)) == {second.pk}
+
+
+def test_a_warning_that_no_longer_holds_is_closed_with_the_reason(screened_county):
+    everyone = Rule("everyone", "全体测试", "99", "severe", "size > 0", "", "测试规则")
+    screening_rule_save(actor=None, rule=everyone)
+    first = screening_run()
+    assert first.red == first.households and first.green == 0
+    screening_rule_save(actor=None, rule=everyone, is_active=False)
+    second = screening_run()
+    assert second.closed == first.households - (second.red + second.yellow) > 0
+    closed = RiskWarning.objects.filter(status="closed")
+    assert closed.count() == second.closed
+    assert all("复筛未再发现风险" in w.close_reason and w.closed_at for w in closed)
+    assert not RiskWarning.objects.filter(status="open", rules__contains="everyone").exists()
+    assert ChangeLog.objects.filter(entity="warning", action="close").count() == second.closed
+
+
+def test_rules_are_validated_before_they_are_stored(db):
+    with pytest.raises(RuleError, match="未知字段"):
+        screening_rule_save(actor=None, rule=Rule("bad", "坏规则", "99", "hard", "password > 1", "", "x"))
+    with pytest.raises(ValueError, match="超出范围"):
+        screening_parameter_set(actor=None, name="monitoring_line", region_code="520526", value=-5)
+    with pytest.raises(ValueError, match="未知参数"):
+        screening_parameter_set(actor=None, name="nope", region_code="520526", value=1)
+
+
+def test_the_regional_monitoring_line_is_used(screened_county):
+    base = screening_run()
+    MonitoringLine.objects.create(
+        region=Region.objects.get(code="520526"), year=base.as_of.year, effective_from=base.as_of, amount=30000
+    )
+    raised = screening_run()
+    assert raised.red > base.red
+    screening_parameter_set(actor=None, name="monitoring_line", region_code="52", value=1000)
+    still = screening_run()  # the county's line is more specific than the province parameter
+    assert still.red == raised.red
+
+
+def test_live_rescreen_of_one_household(screened_county):
+    screening_run()
+    w = RiskWarning.objects.filter(status="open").first()
+    run = screening_run(household_ids=[w.household_id])
+    assert run.households == 1 and run.opened == 0 and run.closed == 0 and run.updated == 1
+    # households outside the scope keep their warnings
+    assert RiskWarning.objects.filter(status="open").exclude(household_id=w.household_id).exists()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_export_warnings_follows_interchange_4(screened_county, tmp_path, suffix):
+    run = screening_run()
+    path = tmp_path / f"warnings.{suffix}"
+    call_command("export_warnings", str(path))
+    if suffix == "csv":
+        with open(path, encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    else:
+        rows = [[("" if c is None else str(c)) for c in r] for r in openpyxl.load_workbook(path).active.iter_rows(values_only=True)]
+    assert rows[0] == ["户编号", "行政区划代码", "预警等级", "风险分值", "风险类型", "预警原因", "数据来源", "首次信号日期", "生成时间"]
+    assert len(rows) - 1 == run.red + run.yellow
+    for row in rows[1:]:
+        assert row[2] in ("红", "黄")
+        assert 0 <= float(row[3]) <= 100
+        assert all(re.fullmatch(r"\d{2}|\d{4}", c) for c in row[4].split(";"))
+    text = path.read_bytes() if suffix == "xlsx" else path.read_text(encoding="utf-8-sig")
+    if suffix == "csv":
+        assert not re.search(r"\b\d{17}[\dXx]\b", text), "no ID numbers in the export"
+    with pytest.raises(Exception, match="只支持"):
+        call_command("export_warnings", str(tmp_path / "warnings.pdf"))
