@@ -10,6 +10,7 @@ urlpatterns = [
     path("households/", include("guardline.registry.urls")),
     path("regions/", include("guardline.regions.urls")),
     path("imports/", include("guardline.ingest.urls")),
+    path("warnings/", include("guardline.screening.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

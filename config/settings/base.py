@@ -160,6 +160,8 @@ GUARDLINE = {
     # candidate at LINK_LOWER), clerical review between the two.
     "LINK_UPPER": float(os.environ.get("GUARDLINE_LINK_UPPER", "0.99")),
     "LINK_LOWER": float(os.environ.get("GUARDLINE_LINK_LOWER", "0.5")),
+    # An event pushed through the API re-screens its household at once (background task).
+    "LIVE_SCREENING": os.environ.get("GUARDLINE_LIVE_SCREENING", "1") == "1",
     "IMPORT_CHUNK_ROWS": int(os.environ.get("GUARDLINE_IMPORT_CHUNK_ROWS", "8000")),
 }
 

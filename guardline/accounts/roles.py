@@ -18,12 +18,18 @@ class Perm(StrEnum):
     UPLOAD_FEEDS = "upload_feeds"
     REVIEW_LINKS = "review_links"  # accept or reject uncertain links of department rows to people
     VIEW_AUDIT = "view_audit"
+    RUN_SCREENING = "run_screening"  # start a screening pass over the user's regions
+    MANAGE_SCREENING = (
+        "manage_screening"  # edit screening parameters (own regions) and, at province level, rules
+    )
 
 
 _ALL_READ = {Perm.VIEW_REGISTRY}
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
-    Role.PROVINCE_OFFICER: frozenset({*_ALL_READ, Perm.MANAGE_LINES, Perm.VIEW_AUDIT}),
+    Role.PROVINCE_OFFICER: frozenset(
+        {*_ALL_READ, Perm.MANAGE_LINES, Perm.VIEW_AUDIT, Perm.RUN_SCREENING, Perm.MANAGE_SCREENING}
+    ),
     Role.COUNTY_ADMIN: frozenset(
         {
             *_ALL_READ,
@@ -35,10 +41,19 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.MANAGE_USERS,
             Perm.VIEW_AUDIT,
             Perm.REVIEW_LINKS,
+            Perm.RUN_SCREENING,
+            Perm.MANAGE_SCREENING,
         }
     ),
     Role.COUNTY_STAFF: frozenset(
-        {*_ALL_READ, Perm.EDIT_REGISTRY, Perm.IMPORT_REGISTRY, Perm.VIEW_PERSONAL_DATA, Perm.REVIEW_LINKS}
+        {
+            *_ALL_READ,
+            Perm.EDIT_REGISTRY,
+            Perm.IMPORT_REGISTRY,
+            Perm.VIEW_PERSONAL_DATA,
+            Perm.REVIEW_LINKS,
+            Perm.RUN_SCREENING,
+        }
     ),
     Role.TOWNSHIP_REVIEWER: frozenset({*_ALL_READ, Perm.EDIT_REGISTRY, Perm.VIEW_PERSONAL_DATA}),
     Role.VILLAGE_CADRE: frozenset(

@@ -145,6 +145,7 @@ def feed_events_push(
             unlinked=applied.unlinked,
             message=f"API 推送 {len(records)} 条：新增 {applied.created}，重复 {applied.unchanged}，拒绝 {rejected}",
         )
+    _rescreen_live(applied)
     problems = {
         row: [
             {
@@ -166,3 +167,22 @@ def feed_events_push(
         else:
             items.append({"index": index - 1, **outcome, "errors": problems.get(index, [])})
     return items
+
+
+def _rescreen_live(applied) -> None:
+    """New events re-screen just their households in the background (the live path of screening)."""
+    from django.conf import settings
+
+    if not settings.GUARDLINE.get("LIVE_SCREENING", True):
+        return
+    ids = sorted(
+        {
+            o["household_id"]
+            for o in applied.outcomes.values()
+            if o.get("status") == "created" and o.get("household_id")
+        }
+    )
+    if ids:
+        from guardline.screening.tasks import household_rescreen_task
+
+        household_rescreen_task.enqueue(ids)

@@ -11,6 +11,7 @@ def navigation(request):
         return {}
     items = []
     if has_perm(user, Perm.VIEW_REGISTRY):
+        items.append(("screening:inbox", "预警"))
         items.append(("registry:household_list", "农户台账"))
     if has_perm(user, Perm.IMPORT_REGISTRY) or has_perm(user, Perm.UPLOAD_FEEDS):
         items.append(("ingest:batch_list", "数据导入"))
@@ -19,4 +20,5 @@ def navigation(request):
     if has_perm(user, Perm.VIEW_REGISTRY):
         items.append(("regions:line_list", "监测线"))
         items.append(("regions:grid_list", "网格"))
+        items.append(("screening:catalogue", "指标与规则"))
     return {"nav_items": items}

@@ -15,6 +15,7 @@ from guardline.accounts.roles import Perm, has_perm
 from guardline.core.paging import CappedPaginator
 from guardline.core.services import personal_data_access_log
 from guardline.regions.selectors import monitoring_line_for_household, regions_for_user
+from guardline.screening.selectors import household_screening
 
 from . import selectors, services
 from .forms import MemberForm
@@ -143,11 +144,14 @@ def household_detail(request, pk: int):
         change.rows = _change_rows(change, revealed)
     line = monitoring_line_for_household(household, date.today())
     village = regions_for_user(request.user).filter(code=household.village_code).first()
+    grade, warnings = household_screening(request.user, household)
     return render(
         request,
         "registry/household_detail.html",
         {
             "household": household,
+            "grade": grade,
+            "warnings": warnings,
             "members": members,
             "years": selectors.household_years(request.user, household),
             "changes": changes,

@@ -20,8 +20,17 @@ from guardline.screening.services import screening_parameter_set, screening_rule
 pytestmark = pytest.mark.django_db
 
 
-def test_run_grades_every_household_and_opens_warnings(screened_county):
+def test_run_update_rescreen_and_export(screened_county, tmp_path):
+    """One county imported once (the fixture is the slow part): the whole life of a run."""
     run = screening_run()
+    _check_first_run(run)
+    _check_second_run(run)
+    _check_live_rescreen()
+    for suffix in ("csv", "xlsx"):
+        _check_export(tmp_path, suffix)
+
+
+def _check_first_run(run):
     assert run.status == ScreeningRun.Status.DONE
     households = Household.objects.filter(is_active=True).count()
     assert run.households == households == HouseholdGrade.objects.count()
@@ -36,8 +45,7 @@ def test_run_grades_every_household_and_opens_warnings(screened_county):
     assert ChangeLog.objects.filter(entity="warning", action="open").count() == run.opened
 
 
-def test_second_run_updates_instead_of_duplicating(screened_county):
-    first = screening_run()
+def _check_second_run(first):
     second = screening_run()
     assert second.opened == 0 and second.closed == 0
     assert second.updated == first.opened
@@ -72,7 +80,10 @@ def test_rules_are_validated_before_they_are_stored(db):
 def test_the_regional_monitoring_line_is_used(screened_county):
     base = screening_run()
     MonitoringLine.objects.create(
-        region=Region.objects.get(code="520526"), year=base.as_of.year, effective_from=base.as_of, amount=30000
+        region=Region.objects.get(code="520526"),
+        year=base.as_of.year,
+        effective_from=base.as_of,
+        amount=30000,
     )
     raised = screening_run()
     assert raised.red > base.red
@@ -81,8 +92,7 @@ def test_the_regional_monitoring_line_is_used(screened_county):
     assert still.red == raised.red
 
 
-def test_live_rescreen_of_one_household(screened_county):
-    screening_run()
+def _check_live_rescreen():
     w = RiskWarning.objects.filter(status="open").first()
     run = screening_run(household_ids=[w.household_id])
     assert run.households == 1 and run.opened == 0 and run.closed == 0 and run.updated == 1
@@ -90,18 +100,30 @@ def test_live_rescreen_of_one_household(screened_county):
     assert RiskWarning.objects.filter(status="open").exclude(household_id=w.household_id).exists()
 
 
-@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
-def test_export_warnings_follows_interchange_4(screened_county, tmp_path, suffix):
-    run = screening_run()
+def _check_export(tmp_path, suffix):
+    run = ScreeningRun.objects.filter(scope="").first()
     path = tmp_path / f"warnings.{suffix}"
     call_command("export_warnings", str(path))
     if suffix == "csv":
         with open(path, encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
     else:
-        rows = [[("" if c is None else str(c)) for c in r] for r in openpyxl.load_workbook(path).active.iter_rows(values_only=True)]
-    assert rows[0] == ["户编号", "行政区划代码", "预警等级", "风险分值", "风险类型", "预警原因", "数据来源", "首次信号日期", "生成时间"]
-    assert len(rows) - 1 == run.red + run.yellow
+        rows = [
+            [("" if c is None else str(c)) for c in r]
+            for r in openpyxl.load_workbook(path).active.iter_rows(values_only=True)
+        ]
+    assert rows[0] == [
+        "户编号",
+        "行政区划代码",
+        "预警等级",
+        "风险分值",
+        "风险类型",
+        "预警原因",
+        "数据来源",
+        "首次信号日期",
+        "生成时间",
+    ]
+    assert len(rows) - 1 == RiskWarning.objects.filter(status="open").count() == run.red + run.yellow
     for row in rows[1:]:
         assert row[2] in ("红", "黄")
         assert 0 <= float(row[3]) <= 100
