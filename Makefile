@@ -6,6 +6,8 @@ PY := uv run --frozen
 DEMO_COUNTY ?= 520526
 DEMO_HOUSEHOLDS ?= 20000
 DEMO_DIR ?= var/demo
+# The demo county's 24 simulated months end this month, so that screening "as of today" sees recent events.
+DEMO_START ?= $(shell python3 -c "import datetime as d; t=d.date.today(); m=t.month+1; print(d.date(t.year-2+(m>12), (m-1)%12+1, 1))")
 
 .PHONY: install install-python install-assets install-system demo test lint typecheck pytest pytest-pg messages
 
@@ -32,9 +34,11 @@ install-system:
 demo: install
 	$(PY) guardline migrate --no-input
 	$(PY) guardline import_divisions --county $(DEMO_COUNTY)
-	$(PY) guardline simulate --county $(DEMO_COUNTY) --households $(DEMO_HOUSEHOLDS) --seed 1 --out $(DEMO_DIR)
+	$(PY) guardline simulate --county $(DEMO_COUNTY) --households $(DEMO_HOUSEHOLDS) --seed 1 --out $(DEMO_DIR) --start $(DEMO_START)
 	$(PY) guardline import_registry $(DEMO_DIR)/registry.csv
-	for y in 2023 2024 2025; do $(PY) guardline import_income $(DEMO_DIR)/income_$$y.csv; done
+	for f in $(DEMO_DIR)/income_*.csv; do $(PY) guardline import_income $$f; done
+	for f in $(DEMO_DIR)/feeds/*.csv; do $(PY) guardline import_feed $$(basename $$f .csv) $$f; done
+	$(PY) guardline screen
 	$(PY) guardline seed_demo --county $(DEMO_COUNTY)
 	$(PY) guardline collectstatic --no-input -v 0
 	@echo "Starting the background worker and the server on http://127.0.0.1:8000 (Ctrl-C stops both)"

@@ -66,6 +66,9 @@ def _queries(household_ids: list[int] | None, village_codes: list[str] | None) -
 
 
 def _fetch(sql: str) -> pa.Table:
+    if connection.in_atomic_block:
+        # A second (ADBC) connection cannot see this transaction's uncommitted writes; read through our own.
+        return _fetch_cursor(sql)
     vendor = connection.vendor
     if vendor == "sqlite":
         import adbc_driver_sqlite.dbapi as adbc
@@ -80,11 +83,21 @@ def _fetch(sql: str) -> pa.Table:
         import adbc_driver_postgresql.dbapi as adbc
 
         s = connection.settings_dict
-        uri = f"postgresql://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+        uri = _pg_uri(s)
         with adbc.connect(uri) as con, con.cursor() as cur:
             cur.execute(sql)
             return cur.fetch_arrow_table()
     return _fetch_cursor(sql)
+
+
+def _pg_uri(s: dict) -> str:
+    from urllib.parse import quote
+
+    auth = quote(s["USER"] or "", safe="")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"], safe="")
+    host = s["HOST"] or "localhost"
+    return f"postgresql://{auth}@{host}:{s['PORT'] or 5432}/{quote(s['NAME'], safe='')}"
 
 
 def _fetch_cursor(sql: str) -> pa.Table:
