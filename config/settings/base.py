@@ -9,6 +9,7 @@ GUARDLINE_MEDIA_ROOT, GUARDLINE_TIME_ZONE.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -31,6 +32,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "guardline.core",
     "guardline.accounts",
     "guardline.regions",
@@ -48,9 +52,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "guardline.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "guardline.core.middleware.RequestContextMiddleware",
+    # Last, as django-axes requires: turns a locked-out login attempt into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -103,7 +112,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # MLPS level 3 asks for complex passwords: at least three of upper case, lower case, digits and symbols.
+    {"NAME": "guardline.accounts.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
 ]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed attempts for one user name from one address the
+# pair is locked out for the cool-off time; every attempt is kept in the database for the audit.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("GUARDLINE_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("GUARDLINE_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "guardline.accounts.views.locked_out"
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("GUARDLINE_PROXY_COUNT", "0"))
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "registry:household_list"
@@ -145,9 +169,32 @@ TASKS = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_SAMESITE = "Lax"
+# A session ends after 30 idle minutes (MLPS: idle timeout) and when the browser closes.
+SESSION_COOKIE_AGE = int(os.environ.get("GUARDLINE_SESSION_IDLE_MINUTES", "30")) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content Security Policy: everything is served by the platform itself (no CDN), no inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+OTP_TOTP_ISSUER = "Guardline 守底线"
 
 # Domain parameters with their defaults (DOMAIN.md); counties can override through region parameters.
 GUARDLINE = {
@@ -163,6 +210,10 @@ GUARDLINE = {
     # An event pushed through the API re-screens its household at once (background task).
     "LIVE_SCREENING": os.environ.get("GUARDLINE_LIVE_SCREENING", "1") == "1",
     "IMPORT_CHUNK_ROWS": int(os.environ.get("GUARDLINE_IMPORT_CHUNK_ROWS", "8000")),
+    # Two-factor sign-in (TOTP) for the roles that see or decide for a whole county or province, and for
+    # superusers. Always on in production (settings.production); GUARDLINE_2FA=1 turns it on elsewhere.
+    "TWO_FACTOR": os.environ.get("GUARDLINE_2FA", "0") == "1",
+    "TWO_FACTOR_ROLES": ("province_officer", "county_admin", "county_staff"),
 }
 
 LOGGING = {

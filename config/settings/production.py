@@ -3,9 +3,12 @@
 import os
 
 from .base import *  # noqa: F403
+from .base import GUARDLINE
 
 DEBUG = False
 SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
+if not os.environ.get("DATABASE_URL"):
+    raise RuntimeError("DATABASE_URL must be set in production (e.g. postgres://user:pass@host/guardline)")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_SSL_REDIRECT = os.environ.get("GUARDLINE_SSL_REDIRECT", "1") == "1"
@@ -13,3 +16,5 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_HSTS_PRELOAD = True
+GUARDLINE["TWO_FACTOR"] = os.environ.get("GUARDLINE_2FA", "1") == "1"

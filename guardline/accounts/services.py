@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from guardline.core.changelog import change_entry, log_changes
 from guardline.regions.models import Region
@@ -65,3 +66,54 @@ def user_create(
         ]
     )
     return user
+
+
+def totp_device_pending(*, user: User) -> TOTPDevice:
+    """The unconfirmed authenticator being set up (one per user, created on the first visit to the set-up page)."""
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, confirmed=False, defaults={"name": "authenticator"}
+    )
+    return device
+
+
+@transaction.atomic
+def totp_device_confirm(*, user: User, device: TOTPDevice, token: str) -> bool:
+    """Confirm a new authenticator with a code it produced; replaces any earlier one. Logged."""
+    if device.user_id != user.pk or not device.verify_token(token):
+        return False
+    TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    log_changes(
+        [
+            change_entry(
+                entity="user",
+                entity_id=user.pk,
+                household_id=None,
+                action="two_factor_enrol",
+                before=None,
+                after={"device": device.name},
+                actor_id=user.pk,
+            )
+        ]
+    )
+    return True
+
+
+@transaction.atomic
+def totp_device_reset(*, actor: User | None, user: User) -> None:
+    """An administrator removes a user's authenticator (lost phone); the user enrols again at next sign-in."""
+    removed = TOTPDevice.objects.filter(user=user).delete()[0]
+    log_changes(
+        [
+            change_entry(
+                entity="user",
+                entity_id=user.pk,
+                household_id=None,
+                action="two_factor_reset",
+                before={"devices": removed},
+                after={"devices": 0},
+                actor_id=actor.pk if actor else None,
+            )
+        ]
+    )

@@ -1,0 +1,31 @@
+"""Two-factor sign-in: users whose role needs it reach nothing but the second-factor pages until they have
+confirmed a one-time code in this session."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.shortcuts import redirect
+
+from .two_factor import needs_two_factor
+
+# Paths reachable before the second factor: signing in and out, the second-factor pages, static files, language
+# switching, and the token-authenticated API (machine clients, no session).
+_OPEN_PREFIXES = ("/accounts/login/", "/accounts/logout/", "/accounts/2fa/", "/static/", "/i18n/", "/api/")
+
+
+class TwoFactorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            settings.GUARDLINE.get("TWO_FACTOR")
+            and user is not None
+            and user.is_authenticated
+            and needs_two_factor(user)
+            and not user.is_verified()
+            and not request.path.startswith(_OPEN_PREFIXES)
+        ):
+            return redirect(f"/accounts/2fa/?next={request.get_full_path()}")
+        return self.get_response(request)
