@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "guardline.registry",
     "guardline.ingest",
     "guardline.screening",
+    "guardline.cases",
     "guardline.api",
 ]
 
@@ -163,6 +164,18 @@ GUARDLINE = {
     # An event pushed through the API re-screens its household at once (background task).
     "LIVE_SCREENING": os.environ.get("GUARDLINE_LIVE_SCREENING", "1") == "1",
     "IMPORT_CHUNK_ROWS": int(os.environ.get("GUARDLINE_IMPORT_CHUNK_ROWS", "8000")),
+    # Clocks of the clue inbox and the identification procedure (DOMAIN §4–§7). `working_days` counts with the
+    # holiday calendar (cases.Holiday); otherwise calendar days. The red-warning response (2 h on site, 24 h plan)
+    # is GUARDLINE_RESPONSE_CLOCK of the screening app, shared by the warning inbox and the clue inbox.
+    "CLOCKS": {
+        "clue_to_decision": {"days": 15, "working_days": False},
+        "notice": {"days": 5, "working_days": False},
+        "warning_verification": {"days": 4, "working_days": True},
+        "plan_after_identification": {"days": 10, "working_days": False},
+    },
+    # The public self-declaration page: at most RATE submissions per IP address per WINDOW seconds.
+    "DECLARATION_RATE": int(os.environ.get("GUARDLINE_DECLARATION_RATE", "5")),
+    "DECLARATION_WINDOW": int(os.environ.get("GUARDLINE_DECLARATION_WINDOW", "3600")),
 }
 
 LOGGING = {
