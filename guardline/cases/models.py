@@ -49,7 +49,9 @@ class Clue(models.Model):
 
     receipt_no = models.CharField(_("受理编号"), max_length=20, unique=True)
     channel = models.CharField(_("来源渠道"), max_length=12, choices=Channel.choices, db_index=True)
-    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.NEW, db_index=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.NEW, db_index=True
+    )
     village_code = models.CharField(_("行政区划代码"), max_length=12, db_index=True)
     household = models.ForeignKey(
         "registry.Household", null=True, blank=True, on_delete=models.SET_NULL, related_name="clues"
@@ -109,7 +111,9 @@ class Evidence(models.Model):
         OTHER = "other", _("其他材料")
 
     clue = models.ForeignKey(Clue, null=True, blank=True, on_delete=models.CASCADE, related_name="evidence")
-    step = models.ForeignKey("CaseStep", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence")
+    step = models.ForeignKey(
+        "CaseStep", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     file = models.FileField(upload_to=evidence_path, max_length=200)
     original_name = models.CharField(max_length=200, blank=True)
@@ -158,7 +162,9 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     identification_month = models.CharField(_("识别年月"), max_length=7, blank=True)  # YYYY-MM
-    decision_snapshot = models.JSONField(default=dict, blank=True)  # income, monitoring line, three guarantees
+    decision_snapshot = models.JSONField(
+        default=dict, blank=True
+    )  # income, monitoring line, three guarantees
     rejected_at = models.DateTimeField(null=True, blank=True)
     reject_reason = models.CharField(_("不予纳入理由"), max_length=500, blank=True)
     plan_due = models.DateTimeField(_("帮扶计划时限"), null=True, blank=True)
