@@ -190,8 +190,12 @@ def my_tasks(user, now: datetime | None = None) -> dict[str, list[Item]]:
     todo, escalated = [], []
     for item in _items(user, now):
         if item.kind == "decision":
-            mine = any(t.action not in (Action.REJECT, Action.FAST_TRACK)
-                       for t in procedure.actions_for(item.state, role))  # fmt: skip
+            # The level that answers for the step does it; a higher level that could also act sees it when
+            # it is overdue (escalated).
+            mine = level == item.level and any(
+                t.action not in (Action.REJECT, Action.FAST_TRACK)
+                for t in procedure.actions_for(item.state, role)
+            )
         elif item.kind == "clue_verify":
             mine = role in ("village_cadre", "township_reviewer", "grid_worker")
         else:
