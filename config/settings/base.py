@@ -164,6 +164,10 @@ GUARDLINE = {
     # An event pushed through the API re-screens its household at once (background task).
     "LIVE_SCREENING": os.environ.get("GUARDLINE_LIVE_SCREENING", "1") == "1",
     "IMPORT_CHUNK_ROWS": int(os.environ.get("GUARDLINE_IMPORT_CHUNK_ROWS", "8000")),
+    # Open screening warnings land in the clue inbox after every screening run (cases.services.clues_pull_warnings).
+    "WARNINGS_TO_CLUES": os.environ.get("GUARDLINE_WARNINGS_TO_CLUES", "1") == "1",
+    # Where the printed QR codes point (the public address of the declaration page); default: the request host.
+    "PUBLIC_BASE_URL": os.environ.get("GUARDLINE_PUBLIC_BASE_URL", ""),
     # Clocks of the clue inbox and the identification procedure (DOMAIN §4–§7). `working_days` counts with the
     # holiday calendar (cases.Holiday); otherwise calendar days. The red-warning response (2 h on site, 24 h plan)
     # is GUARDLINE_RESPONSE_CLOCK of the screening app, shared by the warning inbox and the clue inbox.
