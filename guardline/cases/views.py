@@ -316,7 +316,7 @@ def case_act(request, pk: int, action: str):
     p = request.POST
     files: list[tuple[str, object]] = []
     for kind in ("commitment", "minutes", "notice", "other"):
-        files += [(kind, f) for f in request.FILES.getlist(kind)[:5]]
+        files += [(kind, f) for f in request.FILES.getlist(f"{kind}_file" if kind == "minutes" else kind)[:5]]
     sig = _signature_file(p.get("signature_data", ""))
     if sig is not None:
         files.append(("signature", sig))
