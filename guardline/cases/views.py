@@ -26,7 +26,7 @@ from engine import vocab
 from engine.ids import mask_id_number, mask_phone
 from engine.screening.rules import RISK_CODES
 from guardline.accounts.roles import Perm, has_perm
-from guardline.accounts.scope import in_scope
+from guardline.accounts.scope import in_scope, scope_codes
 from guardline.core.paging import CappedPaginator
 from guardline.regions.models import Region
 from guardline.regions.selectors import regions_for_user
@@ -168,15 +168,9 @@ def inbox(request):
 @require_POST
 def pull_warnings(request):
     _require(request.user, Perm.HANDLE_CLUES)
-    n = sum(services.clues_pull_warnings(region_code=code) for code in _scope_roots(request.user))
+    n = sum(services.clues_pull_warnings(region_code=code) for code in scope_codes(request.user))
     messages.success(request, f"已从预警生成 {n} 条线索")
     return redirect("cases:inbox")
-
-
-def _scope_roots(user) -> list[str]:
-    from guardline.accounts.scope import scope_codes
-
-    return scope_codes(user)
 
 
 @login_required
