@@ -29,6 +29,15 @@ def villages(db):
     first = (
         Region.objects.filter(code__startswith=COUNTY, level=Region.Level.VILLAGE).order_by("code").first()
     )
+    if first is None:  # an earlier transactional (browser) test in this worker flushed every table
+        from guardline.regions.services import regions_import_divisions
+
+        regions_import_divisions(settings.GUARDLINE["DIVISIONS_DIR"], county=COUNTY)
+        first = (
+            Region.objects.filter(code__startswith=COUNTY, level=Region.Level.VILLAGE)
+            .order_by("code")
+            .first()
+        )
     same_township = (
         Region.objects.filter(parent=first.parent, level=Region.Level.VILLAGE).exclude(pk=first.pk).first()
     )

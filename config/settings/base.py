@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "guardline.registry",
     "guardline.ingest",
     "guardline.screening",
+    "guardline.cases",
     "guardline.api",
 ]
 
@@ -214,6 +215,22 @@ GUARDLINE = {
     # superusers. Always on in production (settings.production); GUARDLINE_2FA=1 turns it on elsewhere.
     "TWO_FACTOR": os.environ.get("GUARDLINE_2FA", "0") == "1",
     "TWO_FACTOR_ROLES": ("province_officer", "county_admin", "county_staff"),
+    # Open screening warnings land in the clue inbox after every screening run (cases.services.clues_pull_warnings).
+    "WARNINGS_TO_CLUES": os.environ.get("GUARDLINE_WARNINGS_TO_CLUES", "1") == "1",
+    # Where the printed QR codes point (the public address of the declaration page); default: the request host.
+    "PUBLIC_BASE_URL": os.environ.get("GUARDLINE_PUBLIC_BASE_URL", ""),
+    # Clocks of the clue inbox and the identification procedure (DOMAIN §4–§7). `working_days` counts with the
+    # holiday calendar (cases.Holiday); otherwise calendar days. The red-warning response (2 h on site, 24 h plan)
+    # is GUARDLINE_RESPONSE_CLOCK of the screening app, shared by the warning inbox and the clue inbox.
+    "CLOCKS": {
+        "clue_to_decision": {"days": 15, "working_days": False},
+        "notice": {"days": 5, "working_days": False},
+        "warning_verification": {"days": 4, "working_days": True},
+        "plan_after_identification": {"days": 10, "working_days": False},
+    },
+    # The public self-declaration page: at most RATE submissions per IP address per WINDOW seconds.
+    "DECLARATION_RATE": int(os.environ.get("GUARDLINE_DECLARATION_RATE", "5")),
+    "DECLARATION_WINDOW": int(os.environ.get("GUARDLINE_DECLARATION_WINDOW", "3600")),
 }
 
 LOGGING = {

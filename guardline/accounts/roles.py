@@ -22,13 +22,25 @@ class Perm(StrEnum):
     MANAGE_SCREENING = (
         "manage_screening"  # edit screening parameters (own regions) and, at province level, rules
     )
+    HANDLE_CLUES = (
+        "handle_clues"  # work the clue inbox and cases (which step a role may take: cases.procedure)
+    )
+    REPORT_VISIT = "report_visit"  # report a clue from a household visit
+    MANAGE_CALENDAR = "manage_calendar"  # edit the holiday calendar the working-day clocks count with
 
 
 _ALL_READ = {Perm.VIEW_REGISTRY}
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.PROVINCE_OFFICER: frozenset(
-        {*_ALL_READ, Perm.MANAGE_LINES, Perm.VIEW_AUDIT, Perm.RUN_SCREENING, Perm.MANAGE_SCREENING}
+        {
+            *_ALL_READ,
+            Perm.MANAGE_LINES,
+            Perm.VIEW_AUDIT,
+            Perm.RUN_SCREENING,
+            Perm.MANAGE_SCREENING,
+            Perm.MANAGE_CALENDAR,
+        }
     ),
     Role.COUNTY_ADMIN: frozenset(
         {
@@ -43,6 +55,9 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.REVIEW_LINKS,
             Perm.RUN_SCREENING,
             Perm.MANAGE_SCREENING,
+            Perm.HANDLE_CLUES,
+            Perm.REPORT_VISIT,
+            Perm.MANAGE_CALENDAR,
         }
     ),
     Role.COUNTY_STAFF: frozenset(
@@ -53,13 +68,24 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.VIEW_PERSONAL_DATA,
             Perm.REVIEW_LINKS,
             Perm.RUN_SCREENING,
+            Perm.HANDLE_CLUES,
+            Perm.REPORT_VISIT,
         }
     ),
-    Role.TOWNSHIP_REVIEWER: frozenset({*_ALL_READ, Perm.EDIT_REGISTRY, Perm.VIEW_PERSONAL_DATA}),
-    Role.VILLAGE_CADRE: frozenset(
-        {*_ALL_READ, Perm.EDIT_REGISTRY, Perm.VIEW_PERSONAL_DATA, Perm.MANAGE_GRIDS}
+    Role.TOWNSHIP_REVIEWER: frozenset(
+        {*_ALL_READ, Perm.EDIT_REGISTRY, Perm.VIEW_PERSONAL_DATA, Perm.HANDLE_CLUES, Perm.REPORT_VISIT}
     ),
-    Role.GRID_WORKER: frozenset({*_ALL_READ}),
+    Role.VILLAGE_CADRE: frozenset(
+        {
+            *_ALL_READ,
+            Perm.EDIT_REGISTRY,
+            Perm.VIEW_PERSONAL_DATA,
+            Perm.MANAGE_GRIDS,
+            Perm.HANDLE_CLUES,
+            Perm.REPORT_VISIT,
+        }
+    ),
+    Role.GRID_WORKER: frozenset({*_ALL_READ, Perm.HANDLE_CLUES, Perm.REPORT_VISIT}),
     Role.DEPARTMENT_OFFICER: frozenset({Perm.UPLOAD_FEEDS}),
     Role.AUDITOR: frozenset({*_ALL_READ, Perm.VIEW_AUDIT}),
 }

@@ -10,6 +10,9 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {}
     items = []
+    if has_perm(user, Perm.HANDLE_CLUES):
+        items.append(("cases:tasks", "我的待办"))
+        items.append(("cases:inbox", "线索"))
     if has_perm(user, Perm.VIEW_REGISTRY):
         items.append(("screening:inbox", "预警"))
         items.append(("registry:household_list", "农户台账"))
@@ -21,4 +24,6 @@ def navigation(request):
         items.append(("regions:line_list", "监测线"))
         items.append(("regions:grid_list", "网格"))
         items.append(("screening:catalogue", "指标与规则"))
+        items.append(("cases:overdue", "超时督办"))
+        items.append(("cases:holidays", "节假日"))
     return {"nav_items": items}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django_tasks import task
 
 from guardline.accounts.models import User
@@ -29,10 +30,21 @@ def screening_run_task(job_id: int) -> None:
     except Exception as exc:  # shown on the job page
         job_finish(job, error=f"{type(exc).__name__}: {exc}")
         raise
-    job_finish(job, result={"run_id": run.pk, "message": run.message})
+    clues = _warnings_to_clues()
+    job_finish(job, result={"run_id": run.pk, "message": run.message, "clues": clues})
+
+
+def _warnings_to_clues() -> int:
+    """Open warnings land in the clue inbox (cases app) unless GUARDLINE["WARNINGS_TO_CLUES"] is off."""
+    if not settings.GUARDLINE.get("WARNINGS_TO_CLUES", True):
+        return 0
+    from guardline.cases.services import clues_pull_warnings
+
+    return clues_pull_warnings()
 
 
 @task()
 def household_rescreen_task(household_ids: list[int]) -> None:
     """The live path: events arrived for these households; grade just them again at once."""
     screening_run(household_ids=[int(i) for i in household_ids])
+    _warnings_to_clues()
