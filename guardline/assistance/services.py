@@ -424,7 +424,7 @@ def elimination_start(*, actor, case: Case, mode: str, notes: str = "", now: dat
     now = now or timezone.now()
     case = Case.objects.select_for_update().select_related("household").get(pk=case.pk)
     _require(actor, Perm.MANAGE_ASSISTANCE, case.village_code)
-    if mode not in procedure.Mode.values:
+    if mode not in {m.value for m in procedure.Mode}:
         raise ValidationError("请选择消除方式（帮扶消除或自然消除）")
     if case.state != CaseState.IDENTIFIED:
         raise ValidationError("只有已认定的监测对象才能申请风险消除")
