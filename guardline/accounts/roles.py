@@ -22,10 +22,12 @@ class Perm(StrEnum):
     MANAGE_SCREENING = (
         "manage_screening"  # edit screening parameters (own regions) and, at province level, rules
     )
-    HANDLE_CLUES = "handle_clues"  # work the clue inbox and cases (which step a role may take: cases.procedure)
+    HANDLE_CLUES = (
+        "handle_clues"  # work the clue inbox and cases (which step a role may take: cases.procedure)
+    )
     REPORT_VISIT = "report_visit"  # report a clue from a household visit
     MANAGE_CALENDAR = "manage_calendar"  # edit the holiday calendar the working-day clocks count with
-    MANAGE_ASSISTANCE = "manage_assistance"  # plans, measures, paired cadres, proposing and reviewing eliminations
+    MANAGE_ASSISTANCE = "manage_assistance"  # plans, measures, cadre pairing, proposing eliminations
     DECIDE_ELIMINATION = "decide_elimination"  # the county decision on (and reversal of) a risk elimination
 
 

@@ -30,9 +30,15 @@ class Snapshot:
     per_capita_adjusted_income: Decimal | None = None
     monitoring_line: Decimal | None = None
     net_income: Decimal | None = None
-    rigid_expenditure: Decimal | None = None  # compliant out-of-pocket (medical, schooling …) of the income year
-    conditions: dict[str, bool | None] = field(default_factory=dict)  # CONDITION_LABELS keys → problem present
-    open_warning_risks: tuple[str, ...] = ()  # risk types of an open screening warning (a new or lasting risk)
+    rigid_expenditure: Decimal | None = (
+        None  # compliant out-of-pocket (medical, schooling …) of the income year
+    )
+    conditions: dict[str, bool | None] = field(
+        default_factory=dict
+    )  # CONDITION_LABELS keys → problem present
+    open_warning_risks: tuple[
+        str, ...
+    ] = ()  # risk types of an open screening warning (a new or lasting risk)
     no_labour_household: bool = False
     on_safety_net: bool = False
 

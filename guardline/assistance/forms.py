@@ -14,9 +14,15 @@ BOOL_CHOICES = [("", _("未核实/不变")), ("0", _("无问题")), ("1", _("有
 class MeasureForm(forms.Form):
     code = forms.ChoiceField(label=_("措施"), choices=catalogue.choices())
     description = forms.CharField(label=_("措施内容"), max_length=300, required=False)
-    amount = forms.DecimalField(label=_("金额（元）"), min_value=0, max_digits=12, decimal_places=2, required=False)
-    start_date = forms.DateField(label=_("开始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = forms.DateField(label=_("结束日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    amount = forms.DecimalField(
+        label=_("金额（元）"), min_value=0, max_digits=12, decimal_places=2, required=False
+    )
+    start_date = forms.DateField(
+        label=_("开始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end_date = forms.DateField(
+        label=_("结束日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     responsible = forms.ModelChoiceField(label=_("责任人"), queryset=None, required=False)  # type: ignore[arg-type]
 
     def __init__(self, *args, candidates=None, **kwargs):
@@ -41,7 +47,13 @@ class VisitForm(forms.Form):
     def updates(self) -> dict:
         d = self.cleaned_data
         out: dict = {}
-        for k in ("wage_income", "business_income", "transfer_income", "business_cost", "compliant_out_of_pocket"):
+        for k in (
+            "wage_income",
+            "business_income",
+            "transfer_income",
+            "business_cost",
+            "compliant_out_of_pocket",
+        ):
             if d.get(k) is not None:
                 out[k] = d[k]
         for k in ("housing_unsafe", "water_unsafe", "dropout", "uninsured_member"):
@@ -54,4 +66,6 @@ class VisitForm(forms.Form):
 
 class ReidentifyForm(forms.Form):
     concern = forms.ChoiceField(label=_("困难类型"), choices=Clue.Concern.choices)
-    description = forms.CharField(label=_("情况说明"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        label=_("情况说明"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )

@@ -26,7 +26,9 @@ class AssistancePlan(models.Model):
     village_code = models.CharField(_("行政区划代码"), max_length=12, db_index=True)
     due = models.DateTimeField(_("帮扶计划时限"), null=True, blank=True)
     created_at = models.DateTimeField(_("制定时间"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     late = models.BooleanField(_("超时制定"), default=False)
     notes = models.TextField(_("帮扶思路"), max_length=2000, blank=True)
     recommendation = models.JSONField(default=dict, blank=True)  # what the recommender proposed at creation
@@ -92,12 +94,18 @@ class Measure(models.Model):
 class PairedCadre(models.Model):
     """A cadre paired with a household (帮扶责任人) from a date, until replaced."""
 
-    household = models.ForeignKey("registry.Household", on_delete=models.CASCADE, related_name="paired_cadres")
+    household = models.ForeignKey(
+        "registry.Household", on_delete=models.CASCADE, related_name="paired_cadres"
+    )
     village_code = models.CharField(max_length=12, db_index=True)
-    cadre = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="paired_households")
+    cadre = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="paired_households"
+    )
     start_date = models.DateField(_("结对日期"))
     end_date = models.DateField(_("解除日期"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -121,12 +129,16 @@ class Visit(models.Model):
 
     household = models.ForeignKey("registry.Household", on_delete=models.CASCADE, related_name="visits")
     village_code = models.CharField(max_length=12, db_index=True)
-    visitor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    visitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField(_("走访时间"), db_index=True)
     kind = models.CharField(_("走访方式"), max_length=12, choices=Kind.choices, default=Kind.ROUTINE)
     grade = models.CharField(_("预警等级"), max_length=6, blank=True)  # the household's grade at the visit
     notes = models.TextField(_("走访情况"), max_length=2000)
-    updates = models.JSONField(default=dict, blank=True)  # {"year": 2026, "wage_income": "…", "water_unsafe": false}
+    updates = models.JSONField(
+        default=dict, blank=True
+    )  # {"year": 2026, "wage_income": "…", "water_unsafe": false}
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -151,7 +163,9 @@ class Elimination(models.Model):
     eligibility = models.JSONField(default=dict, blank=True)  # last check: snapshot + rules
     eligible = models.BooleanField(default=False)
     started_at = models.DateTimeField(_("发起时间"))
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     notice_started_at = models.DateTimeField(null=True, blank=True)
     notice_ends_at = models.DateTimeField(_("公示期满"), null=True, blank=True)
     decided_at = models.DateTimeField(_("消除时间"), null=True, blank=True)
@@ -171,7 +185,9 @@ class Elimination(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["case"], condition=~Q(state__in=["rejected", "reversed"]), name="one_live_elimination_per_case"
+                fields=["case"],
+                condition=~Q(state__in=["rejected", "reversed"]),
+                name="one_live_elimination_per_case",
             )
         ]
 
@@ -192,3 +208,6 @@ class EliminationStep(models.Model):
 
     class Meta:
         ordering = ["elimination_id", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.elimination_id} {self.action} {self.from_state}→{self.to_state}"

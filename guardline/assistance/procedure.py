@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from guardline.cases.procedure import COUNTY, TOWNSHIP, VILLAGE, ProcedureError
 
-__all__ = ["ProcedureError", "State", "Action", "Facts", "TRANSITIONS", "check", "actions_for"]
+__all__ = ["TRANSITIONS", "Action", "Facts", "ProcedureError", "State", "actions_for", "check"]
 
 
 class State(StrEnum):

@@ -105,7 +105,9 @@ def check_plan(h: Household, codes: Iterable[str]) -> list[RuleCheck]:
     for key in sorted(h.conditions):
         code = CONDITION_MEASURES[key]
         ok = code in plan
-        checks.append(RuleCheck("R4", ok, f"{CONDITION_LABELS[key]}：{'已' if ok else '须'}安排{CATALOGUE[code].name}"))
+        checks.append(
+            RuleCheck("R4", ok, f"{CONDITION_LABELS[key]}：{'已' if ok else '须'}安排{CATALOGUE[code].name}")
+        )
     return checks
 
 

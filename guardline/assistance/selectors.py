@@ -110,7 +110,9 @@ def elimination_steps(elim: Elimination):
 
 def live_elimination(user, case: Case) -> Elimination | None:
     return (
-        Elimination.objects.filter(region_q(user), case=case).exclude(state__in=procedure.FINAL_STATES).first()
+        Elimination.objects.filter(region_q(user), case=case)
+        .exclude(state__in=procedure.FINAL_STATES)
+        .first()
     )
 
 
@@ -132,7 +134,9 @@ def label_periods(user, household: Household) -> list[LabelPeriod]:
     for case in cases:
         elim = case.eliminations.filter(state=procedure.State.ELIMINATED).first()
         assert case.decided_at is not None
-        periods.append(LabelPeriod(case, case.category, case.decided_at, elim.decided_at if elim else None, elim))
+        periods.append(
+            LabelPeriod(case, case.category, case.decided_at, elim.decided_at if elim else None, elim)
+        )
     return periods
 
 
@@ -158,8 +162,15 @@ def due_visits(user, now: datetime | None = None, horizon_days: int = 0) -> list
 
     now = now or timezone.now()
     until = now + timedelta(days=horizon_days)
-    last = Visit.objects.filter(household=OuterRef("household")).values("household").annotate(m=Max("at")).values("m")
-    grades = HouseholdGrade.objects.filter(region_q(user), household__is_active=True).annotate(last=Subquery(last))
+    last = (
+        Visit.objects.filter(household=OuterRef("household"))
+        .values("household")
+        .annotate(m=Max("at"))
+        .values("m")
+    )
+    grades = HouseholdGrade.objects.filter(region_q(user), household__is_active=True).annotate(
+        last=Subquery(last)
+    )
     due_q = Q()
     for grade, days in cadence.cadence_days().items():
         due_q |= Q(grade=grade) & (Q(last__isnull=True) | Q(last__lte=until - timedelta(days=days)))
@@ -212,7 +223,11 @@ def household_story(user, household: Household) -> dict[str, Any]:
                                "；".join(str(r) for r in w.reasons)[:120]))  # fmt: skip
         if w.closed_at:
             items.append(StoryItem(w.closed_at, "warning", "预警关闭", w.close_reason))
-    steps = CaseStep.objects.filter(case__household=household).select_related("case", "actor").order_by("at")[:300]
+    steps = (
+        CaseStep.objects.filter(case__household=household)
+        .select_related("case", "actor")
+        .order_by("at")[:300]
+    )
     for s in steps:
         decision = s.action in ("county_identify", "reject")
         label = CASE_ACTIONS.get(s.action, "立案" if s.action == "open" else s.action)  # type: ignore[call-overload]
@@ -230,15 +245,25 @@ def household_story(user, household: Household) -> dict[str, Any]:
         items.append(StoryItem(m.created_at, "measure", f"措施 {m.code} {catalogue.name(m.code)}",
                                f"{m.get_status_display()}{amount}", url))  # fmt: skip
         if m.completed_at:
-            items.append(StoryItem(m.completed_at, "measure", f"措施落实 {m.code} {catalogue.name(m.code)}", "", url))
+            items.append(
+                StoryItem(m.completed_at, "measure", f"措施落实 {m.code} {catalogue.name(m.code)}", "", url)
+            )
     for v in Visit.objects.filter(household=household).select_related("visitor")[:200]:
-        items.append(StoryItem(v.at, "visit", f"走访（{v.get_kind_display()}）· {v.visitor or ''}", v.notes[:120]))
+        items.append(
+            StoryItem(v.at, "visit", f"走访（{v.get_kind_display()}）· {v.visitor or ''}", v.notes[:120])
+        )
     for e in Elimination.objects.filter(household=household).prefetch_related("steps"):
         url = reverse("assistance:elimination_detail", args=[e.pk])
         for st in e.steps.all():
-            label = procedure.ACTION_LABELS.get(st.action, "发起风险消除" if st.action == "start" else st.action)  # type: ignore[call-overload]
+            label = procedure.ACTION_LABELS.get(
+                st.action, "发起风险消除" if st.action == "start" else st.action
+            )  # type: ignore[call-overload]
             kind = "decision" if st.action in ("county_eliminate", "reverse", "reject") else "elimination"
-            items.append(StoryItem(st.at, kind, f"风险消除：{label}", (st.notes or st.data.get("reason", ""))[:120], url))
+            items.append(
+                StoryItem(
+                    st.at, kind, f"风险消除：{label}", (st.notes or st.data.get("reason", ""))[:120], url
+                )
+            )
     items.sort(key=lambda i: i.at)
     years = list(household.years.filter(snapshot_kind="annual").order_by("year"))
     return {"items": items, "periods": label_periods(user, household), "years": years}

@@ -222,7 +222,9 @@ def _store_evidence(measure: Measure, upload) -> None:
 
 
 @transaction.atomic
-def measure_complete(*, actor, measure: Measure, evidence, notes: str = "", now: datetime | None = None) -> Measure:
+def measure_complete(
+    *, actor, measure: Measure, evidence, notes: str = "", now: datetime | None = None
+) -> Measure:
     """Mark a measure delivered (已落实) with its completion evidence (photo or scan)."""
     now = now or timezone.now()
     measure = Measure.objects.select_for_update().get(pk=measure.pk)
@@ -255,7 +257,11 @@ def measure_cancel(*, actor, measure: Measure, reason: str, now: datetime | None
     if not reason.strip():
         raise ValidationError("请填写取消理由")
     before = {"status": measure.status}
-    measure.status, measure.cancel_reason, measure.updated_at = Measure.Status.CANCELLED, reason.strip()[:200], now
+    measure.status, measure.cancel_reason, measure.updated_at = (
+        Measure.Status.CANCELLED,
+        reason.strip()[:200],
+        now,
+    )
     measure.save()
     _log("measure", measure.pk, measure.household_id, "update", before,
          {"status": measure.status, "reason": measure.cancel_reason}, actor)  # fmt: skip
@@ -321,7 +327,7 @@ def visit_record(
     actor,
     household: Household,
     notes: str,
-    kind: str = Visit.Kind.ROUTINE,
+    kind: str = "routine",
     updates: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> Visit:
@@ -346,7 +352,9 @@ def visit_record(
     if clean:
         year = clean["year"]
         current = HouseholdYear.objects.filter(household=household, year=year, snapshot_kind="annual").first()
-        row: dict[str, Any] = {name: getattr(current, name) if current else None for name in HouseholdYear.INPUTS}
+        row: dict[str, Any] = {
+            name: getattr(current, name) if current else None for name in HouseholdYear.INPUTS
+        }
         row.update({k: v for k, v in clean.items() if k != "year"})
         row.update(household_no=household.household_no, year=year, source_row=0)
         result = income_apply_rows([row], actor_id=actor.pk, allowed=lambda code: in_scope(actor, code))
@@ -401,7 +409,9 @@ def eligibility_snapshot(case: Case, now: datetime | None = None) -> eligibility
     )
 
 
-def eligibility_check(case: Case, now: datetime | None = None) -> tuple[eligibility.Snapshot, eligibility.Result]:
+def eligibility_check(
+    case: Case, now: datetime | None = None
+) -> tuple[eligibility.Snapshot, eligibility.Result]:
     snap = eligibility_snapshot(case, now)
     return snap, eligibility.check(snap)
 
@@ -418,7 +428,9 @@ def _live_elimination(case: Case) -> Elimination | None:
 
 
 @transaction.atomic
-def elimination_start(*, actor, case: Case, mode: str, notes: str = "", now: datetime | None = None) -> Elimination:
+def elimination_start(
+    *, actor, case: Case, mode: str, notes: str = "", now: datetime | None = None
+) -> Elimination:
     """Open the elimination procedure for an identified household: the eligibility check runs at once and again at
     every step that needs it."""
     now = now or timezone.now()
@@ -514,7 +526,9 @@ def elimination_transition(
     elif t.action == Action.COUNTY_ELIMINATE:
         assert elim.case.decided_at is not None
         elim.decided_at, elim.decided_by = now, actor
-        elim.premature = eligibility.premature(timezone.localdate(elim.case.decided_at), timezone.localdate(now))
+        elim.premature = eligibility.premature(
+            timezone.localdate(elim.case.decided_at), timezone.localdate(now)
+        )
         step_data["premature"] = elim.premature
     elif t.action == Action.REJECT:
         elim.rejected_at, elim.reject_reason = now, reason.strip()[:500]
@@ -537,7 +551,9 @@ def elimination_transition(
     return elim
 
 
-def elimination_reverse(*, actor, elimination: Elimination, reason: str, now: datetime | None = None) -> Elimination:
+def elimination_reverse(
+    *, actor, elimination: Elimination, reason: str, now: datetime | None = None
+) -> Elimination:
     """回退: a wrong elimination is undone; the household is monitored again under the same identification."""
     return elimination_transition(actor=actor, elimination=elimination, action=Action.REVERSE, reason=reason,
                                   now=now)  # fmt: skip

@@ -121,7 +121,9 @@ def measure_act(request, pk: int, op: str):
             services.measure_complete(actor=request.user, measure=measure, evidence=request.FILES.get("evidence"),
                                       notes=request.POST.get("notes", ""))  # fmt: skip
         elif op == "cancel":
-            services.measure_cancel(actor=request.user, measure=measure, reason=request.POST.get("reason", ""))
+            services.measure_cancel(
+                actor=request.user, measure=measure, reason=request.POST.get("reason", "")
+            )
         else:
             raise Http404()
         messages.success(request, "已保存")
@@ -229,7 +231,9 @@ def elimination_detail(request, pk: int):
     _require(request.user, Perm.VIEW_REGISTRY)
     elim = selectors.elimination_get(request.user, pk)
     role = getattr(request.user, "role", "")
-    actions = [(t.action.value, procedure.ACTION_LABELS[t.action]) for t in procedure.actions_for(elim.state, role)]
+    actions = [
+        (t.action.value, procedure.ACTION_LABELS[t.action]) for t in procedure.actions_for(elim.state, role)
+    ]
     return render(request, "assistance/elimination_detail.html", {
         "elim": elim,
         "state_label": procedure.STATE_LABELS[procedure.State(elim.state)],
@@ -246,7 +250,9 @@ def elimination_detail(request, pk: int):
 def elimination_act(request, pk: int, action: str):
     elim = selectors.elimination_get(request.user, pk)
     data = {
-        "participants": [p for p in request.POST.get("participants", "").replace("，", ",").split(",") if p.strip()],
+        "participants": [
+            p for p in request.POST.get("participants", "").replace("，", ",").split(",") if p.strip()
+        ],
         "votes_for": request.POST.get("votes_for"),
         "votes_against": request.POST.get("votes_against"),
         "votes_abstain": request.POST.get("votes_abstain"),

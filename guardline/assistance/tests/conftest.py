@@ -18,7 +18,12 @@ from guardline.registry.services import income_apply_rows
 
 T0 = timezone.make_aware(datetime(2026, 3, 2, 9, 0))  # a Monday
 LATER = T0 + timedelta(days=215)  # seven months on (2026-10-03)
-REVIEW = {"participants": ["甲", "乙", "丙", "丁", "戊"], "votes_for": 4, "votes_against": 1, "minutes": "同意"}
+REVIEW = {
+    "participants": ["甲", "乙", "丙", "丁", "戊"],
+    "votes_for": 4,
+    "votes_against": 1,
+    "minutes": "同意",
+}
 
 
 def scan(name: str = "evidence.pdf") -> SimpleUploadedFile:

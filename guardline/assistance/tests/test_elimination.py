@@ -39,7 +39,9 @@ def walk(elim, people, until=State.ELIMINATED, now=LATER):
         now += timedelta(hours=2)
         if action == Action.NOTICE_CLOSE:
             now = elim.notice_ends_at
-        elim = services.elimination_transition(actor=people[who], elimination=elim, action=action, now=now, **kw)
+        elim = services.elimination_transition(
+            actor=people[who], elimination=elim, action=action, now=now, **kw
+        )
     return elim
 
 
@@ -69,7 +71,9 @@ def test_confirm_needs_eligibility_and_notes(case, people, line, households):
         services.elimination_transition(actor=people["village"], elimination=elim, action="confirm", notes="x",
                                         now=LATER)  # fmt: skip
     with pytest.raises(ProcedureError, match="请填写核查情况"):
-        services.elimination_transition(actor=people["village"], elimination=elim, action="confirm", now=LATER)
+        services.elimination_transition(
+            actor=people["village"], elimination=elim, action="confirm", now=LATER
+        )
 
 
 def test_six_month_clock(ready, people):
@@ -208,7 +212,9 @@ def test_reidentification_opens_a_new_case_and_period(ready, people, households)
 
 def test_no_labour_household_on_the_safety_net_is_not_eliminated(ready, people, households):
     plan = ready.plan
-    m = services.measure_add(actor=people["village"], plan=plan, code="100A48", now=LATER - timedelta(days=90))
+    m = services.measure_add(
+        actor=people["village"], plan=plan, code="100A48", now=LATER - timedelta(days=90)
+    )
     services.measure_update(actor=people["village"], measure=m, status="in_progress")
     households["A"].no_labour_household = True
     households["A"].save(update_fields=["no_labour_household"])

@@ -60,7 +60,9 @@ def test_measure_lifecycle(case, people):
         services.measure_add(actor=people["village"], plan=plan, code="100A40", start_date=date(2026, 5, 1),
                              end_date=date(2026, 4, 1))  # fmt: skip
     with pytest.raises(ValidationError, match="责任人"):
-        services.measure_add(actor=people["village"], plan=plan, code="100A40", responsible=people["village_b"])
+        services.measure_add(
+            actor=people["village"], plan=plan, code="100A40", responsible=people["village_b"]
+        )
     with pytest.raises(ValidationError, match="数字"):
         services.measure_add(actor=people["village"], plan=plan, code="100A40", amount="abc")
     m = services.measure_add(actor=people["village"], plan=plan, code="100A40", amount="1,200",
@@ -96,7 +98,7 @@ def test_plan_checks_reflect_labour(case, people, households):
     plan = services.plan_create(actor=people["village"], case=case)
     assert {p["code"] for p in plan.recommendation["proposals"]} == {"100A45", "100A40"}
     services.measure_add(actor=people["village"], plan=plan, code="100A45")
-    r1 = [c for c in services.plan_checks(plan) if c.rule == "R1"][0]
+    r1 = next(c for c in services.plan_checks(plan) if c.rule == "R1")
     assert not r1.ok
 
 
@@ -128,13 +130,17 @@ def test_visit_updates_the_registry_through_its_service(households, people):
     assert h.latest_per_capita_income == y.per_capita_net_income
     assert ChangeLog.objects.filter(entity="household_year", household_id=h.pk, actor=people["grid"]).exists()
     assert ChangeLog.objects.filter(entity="visit", entity_id=v.pk).exists()
-    services.visit_record(actor=people["grid"], household=h, notes="情况稳定")  # no updates: registry untouched
+    services.visit_record(
+        actor=people["grid"], household=h, notes="情况稳定"
+    )  # no updates: registry untouched
     with pytest.raises(PermissionDenied):
         services.visit_record(actor=people["village_b"], household=h, notes="x")
     with pytest.raises(ValidationError):
         services.visit_record(actor=people["grid"], household=h, notes=" ")
     with pytest.raises(ValidationError, match="年度"):
-        services.visit_record(actor=people["grid"], household=h, notes="x", updates={"year": 1990, "wage_income": 1})
+        services.visit_record(
+            actor=people["grid"], household=h, notes="x", updates={"year": 1990, "wage_income": 1}
+        )
 
 
 def _grade(h, grade):
@@ -159,7 +165,9 @@ def test_due_visits_by_grade_and_scope(households, people, settings):
     assert [d.household for d in selectors.due_visits(people["county"], now + timedelta(days=1))] == [a, b]
     settings.GUARDLINE = {**settings.GUARDLINE, "VISIT_CADENCE_DAYS": {"red": 1, "yellow": 7, "green": 20}}
     due = selectors.due_visits(people["county"], now)
-    assert [d.household for d in due] == [b, a2] and due[1].due == Visit.objects.get(household=a2).at + timedelta(days=20)
+    assert [d.household for d in due] == [b, a2] and due[1].due == Visit.objects.get(
+        household=a2
+    ).at + timedelta(days=20)
 
 
 def _login(client, user):

@@ -4,6 +4,7 @@ majority village review and a public notice that ran its full period, and only t
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 
 from hypothesis import given, settings
@@ -76,14 +77,14 @@ def test_no_sequence_reaches_an_illegal_state_or_skips_the_notice(steps):
         state = t.target
         history.append(state)
     assert history[-1] in set(State)
-    for earlier, later in zip(history, history[1:], strict=False):
+    for earlier, later in itertools.pairwise(history):
         assert earlier not in procedure.FINAL_STATES  # final states never move
         if later == State.ELIMINATED:
             assert earlier == State.COUNTY_DECISION
     if State.ELIMINATED in history:
         assert confirmed_eligible
         idx = history.index(State.ELIMINATED)
-        assert history[:idx + 1] == list(procedure.PATH)  # the whole path, in order, nothing skipped
+        assert history[: idx + 1] == list(procedure.PATH)  # the whole path, in order, nothing skipped
     if State.REVERSED in history:
         assert history[-2] == State.ELIMINATED or State.ELIMINATED in history
 

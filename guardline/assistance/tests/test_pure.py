@@ -11,8 +11,8 @@ from guardline.assistance.recommend import Household
 
 def test_catalogue_has_the_seventeen_national_codes():
     assert list(catalogue.CATALOGUE) == [f"100A{n}" for n in range(39, 56)]
-    assert catalogue.DEVELOPMENT_CODES == {"100A39", "100A40"}
-    assert catalogue.SAFETY_NET_CODES == {"100A48"}
+    assert {"100A39", "100A40"} == catalogue.DEVELOPMENT_CODES
+    assert {"100A48"} == catalogue.SAFETY_NET_CODES
     assert catalogue.CATALOGUE["100A51"].name == "饮水安全保障"
     offered = {code for code, _ in catalogue.choices()}
     assert "100A43" not in offered and len(offered) == 14
@@ -33,7 +33,9 @@ def test_r1_labour_capable_gets_a_development_measure():
 def test_r1_business_failure_prefers_industry_and_existing_measures_count():
     rec = recommend.recommend(Household(risk_types=("06",), labour_capable=True))
     assert rec.codes == ["100A39"]
-    rec = recommend.recommend(Household(risk_types=("07",), labour_capable=True, received=frozenset({"100A40"})))
+    rec = recommend.recommend(
+        Household(risk_types=("07",), labour_capable=True, received=frozenset({"100A40"}))
+    )
     assert rec.codes == [] and _rule(rec.checks, "R1")[0].ok
 
 
@@ -58,10 +60,14 @@ def test_r3_single_risk_single_measure_is_a_preference():
 
 
 def test_r4_what_is_missing_is_given():
-    rec = recommend.recommend(Household(risk_types=("01",), conditions=frozenset({"water_unsafe", "dropout"})))
+    rec = recommend.recommend(
+        Household(risk_types=("01",), conditions=frozenset({"water_unsafe", "dropout"}))
+    )
     assert {"100A51", "100A46"} <= set(rec.codes)
     assert all(c.ok for c in _rule(rec.checks, "R4"))
-    assert not _rule(recommend.check_plan(Household(conditions=frozenset({"housing_unsafe"})), []), "R4")[0].ok
+    assert not _rule(recommend.check_plan(Household(conditions=frozenset({"housing_unsafe"})), []), "R4")[
+        0
+    ].ok
 
 
 def test_recommender_never_proposes_what_is_received():
