@@ -13,6 +13,7 @@ from django.utils import timezone
 from guardline.accounts.scope import region_q
 from guardline.cases.models import Case
 from guardline.cases.procedure import State as CaseState
+from guardline.cases.selectors import GRADE_ORDER
 from guardline.registry.models import Household
 
 from . import cadence, procedure
@@ -177,7 +178,7 @@ def due_visits(user, now: datetime | None = None, horizon_days: int = 0) -> list
     rank = {"red": 0, "yellow": 1, "green": 2}
     rows = grades.filter(due_q).select_related("household")
     out = []
-    for g in rows.order_by("grade", "last")[: DUE_LIMIT * 3]:
+    for g in rows.annotate(rank=GRADE_ORDER).order_by("rank", "last")[: DUE_LIMIT * 3]:
         since = timezone.make_aware(datetime.combine(g.as_of, datetime.min.time())) if g.as_of else now
         out.append(DueVisit(g.household, g.grade, g.last, cadence.next_due(g.grade, g.last, since)))
     out.sort(key=lambda d: (rank.get(d.grade, 3), d.due))
