@@ -13,6 +13,7 @@ urlpatterns = [
     path("imports/", include("guardline.ingest.urls")),
     path("warnings/", include("guardline.screening.urls")),
     path("cases/", include("guardline.cases.urls")),
+    path("assistance/", include("guardline.assistance.urls")),
     path("declare/", include((declare_urls, "declare"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "guardline.ingest",
     "guardline.screening",
     "guardline.cases",
+    "guardline.assistance",
     "guardline.api",
 ]
 
@@ -228,6 +229,11 @@ GUARDLINE = {
         "warning_verification": {"days": 4, "working_days": True},
         "plan_after_identification": {"days": 10, "working_days": False},
     },
+    # Follow-up visits by grade (DOMAIN §5: red daily, yellow weekly, green quarterly), in days.
+    "VISIT_CADENCE_DAYS": {"red": 1, "yellow": 7, "green": 90},
+    # Risk elimination (DOMAIN §8): months after identification before a household may be proposed. The public
+    # notice reuses CLOCKS["notice"].
+    "ELIMINATION_MIN_MONTHS": 6,
     # The public self-declaration page: at most RATE submissions per IP address per WINDOW seconds.
     "DECLARATION_RATE": int(os.environ.get("GUARDLINE_DECLARATION_RATE", "5")),
     "DECLARATION_WINDOW": int(os.environ.get("GUARDLINE_DECLARATION_WINDOW", "3600")),

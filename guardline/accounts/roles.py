@@ -27,6 +27,8 @@ class Perm(StrEnum):
     )
     REPORT_VISIT = "report_visit"  # report a clue from a household visit
     MANAGE_CALENDAR = "manage_calendar"  # edit the holiday calendar the working-day clocks count with
+    MANAGE_ASSISTANCE = "manage_assistance"  # plans, measures, cadre pairing, proposing eliminations
+    DECIDE_ELIMINATION = "decide_elimination"  # the county decision on (and reversal of) a risk elimination
 
 
 _ALL_READ = {Perm.VIEW_REGISTRY}
@@ -58,6 +60,8 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.HANDLE_CLUES,
             Perm.REPORT_VISIT,
             Perm.MANAGE_CALENDAR,
+            Perm.MANAGE_ASSISTANCE,
+            Perm.DECIDE_ELIMINATION,
         }
     ),
     Role.COUNTY_STAFF: frozenset(
@@ -70,10 +74,19 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.RUN_SCREENING,
             Perm.HANDLE_CLUES,
             Perm.REPORT_VISIT,
+            Perm.MANAGE_ASSISTANCE,
+            Perm.DECIDE_ELIMINATION,
         }
     ),
     Role.TOWNSHIP_REVIEWER: frozenset(
-        {*_ALL_READ, Perm.EDIT_REGISTRY, Perm.VIEW_PERSONAL_DATA, Perm.HANDLE_CLUES, Perm.REPORT_VISIT}
+        {
+            *_ALL_READ,
+            Perm.EDIT_REGISTRY,
+            Perm.VIEW_PERSONAL_DATA,
+            Perm.HANDLE_CLUES,
+            Perm.REPORT_VISIT,
+            Perm.MANAGE_ASSISTANCE,
+        }
     ),
     Role.VILLAGE_CADRE: frozenset(
         {
@@ -83,6 +96,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.MANAGE_GRIDS,
             Perm.HANDLE_CLUES,
             Perm.REPORT_VISIT,
+            Perm.MANAGE_ASSISTANCE,
         }
     ),
     Role.GRID_WORKER: frozenset({*_ALL_READ, Perm.HANDLE_CLUES, Perm.REPORT_VISIT}),

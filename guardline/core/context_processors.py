@@ -13,6 +13,10 @@ def navigation(request):
     if has_perm(user, Perm.HANDLE_CLUES):
         items.append(("cases:tasks", "我的待办"))
         items.append(("cases:inbox", "线索"))
+    if has_perm(user, Perm.REPORT_VISIT):
+        items.append(("assistance:visits_due", "走访"))
+    if has_perm(user, Perm.VIEW_REGISTRY):
+        items.append(("assistance:plan_list", "帮扶"))
     if has_perm(user, Perm.VIEW_REGISTRY):
         items.append(("screening:inbox", "预警"))
         items.append(("registry:household_list", "农户台账"))

@@ -1,0 +1,22 @@
+"""`{% household_story household %}`: the household page's whole story (clues, warnings, steps, decisions, plan and
+measures, visits, eliminations, income by year), read through the region-scoped selector."""
+
+from __future__ import annotations
+
+from django import template
+
+from guardline.accounts.roles import Perm, has_perm
+
+from .. import selectors
+
+register = template.Library()
+
+
+@register.inclusion_tag("assistance/_household_story.html", takes_context=True)
+def household_story(context, household):
+    user = context["request"].user
+    story = selectors.household_story(user, household)
+    story["cadres"] = list(selectors.household_cadres(user, household))
+    story["can_visit"] = has_perm(user, Perm.REPORT_VISIT)
+    story["household_pk"] = household.pk
+    return {"story": story}
