@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from engine.screening import screen
@@ -73,12 +74,17 @@ def outcomes(out_dir: Path | str) -> dict[str, Outcome]:
 @dataclass
 class Frame:
     """One screening date of one county: the engine's scored table (every feature, indicator value, point,
-    trigger flag, score and grade) for the households at risk that day, and their labels."""
+    trigger flag, score and grade) for every household, which of them are at risk that day (not yet fallen, not
+    below the line or in hardship before the window) and their labels (0 for households not at risk)."""
 
     as_of: date
     scored: pa.Table
-    labels: list[int]
-    grades_all: dict[str, str]  # household_no → grade for every household (lead time needs the excluded too)
+    at_risk: np.ndarray  # bool per row
+    labels: np.ndarray  # int8 per row
+
+    def risk_rows(self) -> tuple[pa.Table, list[int]]:
+        idx = np.flatnonzero(self.at_risk)
+        return self.scored.take(pa.array(idx, pa.int64())), self.labels[idx].tolist()
 
 
 def frames(
@@ -100,27 +106,69 @@ def frames(
         result = screen(inputs, t, with_features=True, **screen_kwargs)
         assert result.features is not None
         nos = result.features.column("household_no").to_pylist()
-        keep, labels = [], []
+        at_risk = np.zeros(len(nos), dtype=bool)
+        labels = np.zeros(len(nos), dtype=np.int8)
         end = add_months(t, horizon)
         for i, no in enumerate(nos):
             o = truth[no]
             if o.excluded or (o.first is not None and o.first <= t):
                 continue
-            keep.append(i)
-            labels.append(int(o.first is not None and t < o.first <= end))
-        grades = dict(zip(nos, result.features.column("grade").to_pylist(), strict=True))
-        out.append(Frame(t, result.features.take(pa.array(keep, pa.int64())), labels, grades))
+            at_risk[i] = True
+            labels[i] = int(o.first is not None and t < o.first <= end)
+        out.append(Frame(t, result.features, at_risk, labels))
         if progress:
-            positives = sum(labels)
-            progress(f"{t}: {len(keep):,} at risk, {positives} fall within {horizon} months, "
+            progress(f"{t}: {int(at_risk.sum()):,} at risk, {int(labels.sum())} fall within {horizon} months, "
                      f"{time.perf_counter() - started:.1f}s")  # fmt: skip
     return out
 
 
 def concat(frames_: Sequence[Frame]) -> tuple[pa.Table, list[int], list[date]]:
-    """Stack frames into one table, its labels and each row's screening date."""
-    tables = [f.scored for f in frames_]
-    labels = [x for f in frames_ for x in f.labels]
-    dates = [f.as_of for f in frames_ for _ in f.labels]
+    """Stack the households at risk of every frame into one table, its labels and each row's screening date."""
+    parts = [f.risk_rows() for f in frames_]
+    tables = [t for t, _ in parts]
+    labels = [x for _, lab in parts for x in lab]
+    dates = [f.as_of for f, (_, lab) in zip(frames_, parts, strict=True) for _ in lab]
     table = pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
     return table, labels, dates
+
+
+def train_model(
+    train_dir: Path | str,
+    test_dir: Path | str,
+    train_dates: Sequence[date],
+    test_dates: Sequence[date],
+    *,
+    horizon: int = HORIZON,
+    progress: Callable[[str], None] | None = None,
+    train_frames: list[Frame] | None = None,
+    test_frames: list[Frame] | None = None,
+    **fit_kwargs,
+):
+    """Train the screening model on `train_dir` at `train_dates` and compare it with the index on `test_dir` at
+    `test_dates` (another simulated county; dates strictly after the training labels' horizon)."""
+    from engine.screening.model import fit
+
+    if min(test_dates) < add_months(max(train_dates), horizon):
+        raise ValueError(
+            f"held-out dates from {min(test_dates)} overlap the training labels (up to "
+            f"{add_months(max(train_dates), horizon)}): the split must be out of time"
+        )
+    train_frames = train_frames or frames(train_dir, train_dates, horizon=horizon, progress=progress)
+    test_frames = test_frames or frames(test_dir, test_dates, horizon=horizon, progress=progress)
+    tr, tr_labels, tr_dates = concat(train_frames)
+    te, te_labels, te_dates = concat(test_frames)
+    return fit(
+        tr,
+        tr_labels,
+        tr_dates,
+        te,
+        te_labels,
+        te_dates,
+        source={
+            "train": str(train_dir),
+            "held_out": str(test_dir),
+            "horizon_months": horizon,
+            "label": f"falls below the line or into severe hardship within {horizon} months (simulator truth)",
+        },
+        **fit_kwargs,
+    )

@@ -3,7 +3,7 @@
 Environment variables: DJANGO_SECRET_KEY, DATABASE_URL (default: SQLite in WAL mode at var/guardline.sqlite3),
 GUARDLINE_CONN_MAX_AGE (seconds a database connection is kept, default 600), GUARDLINE_DIVISIONS_DIR (default:
 ../shared/data/divisions), GUARDLINE_DEBUG, GUARDLINE_ALLOWED_HOSTS,
-GUARDLINE_MEDIA_ROOT, GUARDLINE_TIME_ZONE.
+GUARDLINE_MEDIA_ROOT, GUARDLINE_TIME_ZONE, GUARDLINE_SCREENING_MODEL.
 """
 
 from __future__ import annotations
@@ -163,6 +163,9 @@ GUARDLINE = {
     # An event pushed through the API re-screens its household at once (background task).
     "LIVE_SCREENING": os.environ.get("GUARDLINE_LIVE_SCREENING", "1") == "1",
     "IMPORT_CHUNK_ROWS": int(os.environ.get("GUARDLINE_IMPORT_CHUNK_ROWS", "8000")),
+    # A learned screening model (directory with model.txt + model.json from `guardline train_screening_model`):
+    # used only when its held-out comparison says it beats the index; "" = the index alone.
+    "SCREENING_MODEL": os.environ.get("GUARDLINE_SCREENING_MODEL", ""),
 }
 
 LOGGING = {

@@ -281,7 +281,7 @@ def explain(
         reasons = [_fmt(by_code[c], row) for c in fired]
         contrib = contributions[n] if contributions is not None else []
         if contributions is not None:
-            named = "、".join(titles[c] for c, _ in contrib)
+            named = "；".join(titles[c] for c, _ in contrib)
             reasons.append(
                 f"模型预测6个月内返贫致贫概率 {row['score']:.1f}%" + (f"，主要因素：{named}" if named else "")
             )
