@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -78,10 +79,11 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 def top_share(scores: np.ndarray, dates: Sequence, share: float) -> np.ndarray:
     """Mask of the highest `share` of each date's households (stable tie-break by position)."""
-    scores, dates = np.asarray(scores, dtype=float), np.asarray(dates)
+    scores = np.asarray(scores, dtype=float)
+    by_date = np.asarray(dates)
     top = np.zeros(len(scores), dtype=bool)
-    for d in np.unique(dates):
-        idx = np.flatnonzero(dates == d)
+    for d in np.unique(by_date):
+        idx = np.flatnonzero(by_date == d)
         k = max(1, round(share * len(idx)))
         top[idx[np.argsort(-scores[idx], kind="stable")[:k]]] = True
     return top
@@ -211,7 +213,7 @@ def fit(
                                 for d in sorted(set(train_dates))]))  # fmt: skip
     p_test = model.predict(test_table)
     index_score = matrix(test_table, ["score"])[:, 0]
-    held = {
+    held: dict[str, Any] = {
         "workload": workload,
         "samples": len(y_test),
         "positives": int(y_test.sum()),
