@@ -139,7 +139,7 @@ def main() -> int:
             "horizon_months": HORIZON,
             "out_of_time": test_dates[0] >= add_months(train_dates[-1], HORIZON),
         },
-        "model": {k: v for k, v in model.meta.items() if k not in ("features",)},
+        "model_file": {k: v for k, v in model.meta.items() if k not in ("features",)},
     }
     for m in METHODS:
         p = pooled[m]

@@ -53,8 +53,8 @@ PARAMETERS: tuple[Param, ...] = (
     Param(
         "thin_margin_multiple", 1.0, "倍", "重大冲击叠加收入余量过薄的判断范围（预估人均收入 ÷ 监测线）", 1, 5
     ),
-    Param("grade_red", 60, "分", "红色预警分值线", 1, 100),
-    Param("grade_yellow", 35, "分", "黄色预警分值线", 1, 100),
+    Param("grade_red", 35, "分", "红色预警分值线", 1, 100),
+    Param("grade_yellow", 25, "分", "黄色预警分值线", 1, 100),
 )
 PARAM_NAMES = tuple(p.name for p in PARAMETERS)
 
