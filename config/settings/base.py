@@ -3,7 +3,7 @@
 Environment variables: DJANGO_SECRET_KEY, DATABASE_URL (default: SQLite in WAL mode at var/guardline.sqlite3),
 GUARDLINE_CONN_MAX_AGE (seconds a database connection is kept, default 600), GUARDLINE_DIVISIONS_DIR (default:
 ../shared/data/divisions), GUARDLINE_DEBUG, GUARDLINE_ALLOWED_HOSTS,
-GUARDLINE_MEDIA_ROOT, GUARDLINE_TIME_ZONE.
+GUARDLINE_MEDIA_ROOT, GUARDLINE_TIME_ZONE, GUARDLINE_SCREENING_MODEL.
 """
 
 from __future__ import annotations
@@ -237,6 +237,9 @@ GUARDLINE = {
     # The public self-declaration page: at most RATE submissions per IP address per WINDOW seconds.
     "DECLARATION_RATE": int(os.environ.get("GUARDLINE_DECLARATION_RATE", "5")),
     "DECLARATION_WINDOW": int(os.environ.get("GUARDLINE_DECLARATION_WINDOW", "3600")),
+    # A learned screening model (directory with model.txt + model.json from `guardline train_screening_model`):
+    # used only when its held-out comparison says it beats the index; "" = the index alone.
+    "SCREENING_MODEL": os.environ.get("GUARDLINE_SCREENING_MODEL", ""),
 }
 
 LOGGING = {

@@ -46,8 +46,15 @@ PARAMETERS: tuple[Param, ...] = (
     Param("income_drop_share", 0.2, "比例", "人均纯收入较上年下降比例（收入不稳）", 0.01, 1),
     Param("near_line_multiple", 1.5, "倍", "收入不稳的判断范围（监测线的倍数）", 1, 5),
     Param("rigid_dibao_multiple", 2.0, "倍", "扣除刚性支出后的收入低于低保标准的倍数", 0.5, 10),
-    Param("grade_red", 60, "分", "红色预警分值线", 1, 100),
-    Param("grade_yellow", 35, "分", "黄色预警分值线", 1, 100),
+    Param(
+        "school_cost_upper", 3000, "元/人/年", "高中、中职年龄段成员的预期年教育支出（就读率 × 费用）", 0, 1e6
+    ),
+    Param("school_cost_college", 5000, "元/人/年", "大学年龄段成员的预期年教育支出（就读率 × 费用）", 0, 1e6),
+    Param(
+        "thin_margin_multiple", 1.0, "倍", "重大冲击叠加收入余量过薄的判断范围（预估人均收入 ÷ 监测线）", 1, 5
+    ),
+    Param("grade_red", 35, "分", "红色预警分值线", 1, 100),
+    Param("grade_yellow", 25, "分", "黄色预警分值线", 1, 100),
 )
 PARAM_NAMES = tuple(p.name for p in PARAMETERS)
 

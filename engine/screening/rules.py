@@ -13,7 +13,7 @@ import sqlglot
 from sqlglot import exp
 
 from .params import PARAM_NAMES
-from .steps import DATE_COLUMNS, FEATURE_COLUMNS, TEXT_COLUMNS
+from .steps import DATE_COLUMNS, DERIVED_COLUMNS, FEATURE_COLUMNS, TEXT_COLUMNS
 
 SEVERITIES = ("severe", "hard")
 RISK_CODES = {
@@ -61,7 +61,7 @@ class RuleError(ValueError):
 
 
 def allowed_columns() -> set[str]:
-    return set(FEATURE_COLUMNS) | {f"p_{n}" for n in PARAM_NAMES}
+    return set(FEATURE_COLUMNS) | set(DERIVED_COLUMNS) | {f"p_{n}" for n in PARAM_NAMES}
 
 
 def validate(rule: Rule) -> str:
@@ -125,16 +125,16 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _r("medical_stay", "单次住院自付过高", "01", "hard",
        "med_max_stay_oop > CASE WHEN vulnerable = 1 THEN p_med_stay_oop_vulnerable ELSE p_med_stay_oop_other END",
        "med_first_date", "单次住院个人自付 {med_max_stay_oop:,.0f} 元", ("medical_settlement",)),
-    _r("medical_annual", "家庭年度医疗自付过高", "01", "severe", "med_oop_12m > p_med_annual_oop",
+    _r("medical_annual", "家庭年度医疗自付过高", "01", "hard", "med_oop_12m > p_med_annual_oop",
        "med_first_date", "近12个月家庭医疗自付合计 {med_oop_12m:,.0f} 元，超过 {p_med_annual_oop:,.0f} 元",
        ("medical_settlement",)),
     _r("serious_illness_new", "新确诊大病", "01", "hard", "new_serious_12m > 0", "serious_first_date",
        "近12个月新确诊大病 {new_serious_12m:.0f} 人", ("illness_diagnosis",)),
     _r("disability_new", "新发一二级残疾", "03", "hard", "new_severe_disability_12m > 0", "disability_first_date",
        "近12个月新发一、二级残疾人证 {new_severe_disability_12m:.0f} 人", ("disability_certificate",)),
-    _r("labourer_death", "主要劳动力死亡", "04", "severe", "labour_deaths_12m > 0", "death_first_date",
+    _r("labourer_death", "主要劳动力死亡", "04", "hard", "labour_deaths_12m > 0", "death_first_date",
        "近12个月劳动力死亡 {labour_deaths_12m:.0f} 人", ("death_registration",)),
-    _r("labourer_injury", "劳动力重伤或意外死亡", "05", "severe", "accidents_labour_12m > 0", "accident_first_date",
+    _r("labourer_injury", "劳动力重伤或意外死亡", "05", "hard", "accidents_labour_12m > 0", "accident_first_date",
        "近12个月劳动力重伤或因意外死亡 {accidents_labour_12m:.0f} 人", ("accident",)),
     _r("accident_severe", "家庭成员重伤", "05", "hard", "accidents_severe_12m > 0", "accident_first_date",
        "近12个月家庭成员重伤或因意外死亡 {accidents_severe_12m:.0f} 人", ("accident",)),
@@ -162,6 +162,13 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _r("rigid_expenditure", "刚性支出超过收入", "01", "severe",
        "oop_last_year + med_oop_12m > GREATEST(net, 0) + 0.01 AND med_oop_12m > 0", "med_first_date",
        "刚性支出（上年合规自付 {oop_last_year:,.0f} 元 + 近12个月医疗自付 {med_oop_12m:,.0f} 元）超过家庭纯收入"),
+    _r("shock_thin_margin", "重大冲击且预估收入低于监测线", "99", "severe",
+       "(new_serious_12m > 0 OR shocks_health_6m > 0 OR shocks_labour_6m > 0 OR job_losses_12m > 0 "
+       "OR labour_deaths_12m > 0 OR med_oop_3m > 0 OR med_oop_12m > p_med_annual_oop "
+       "OR disaster_loss_12m > p_disaster_loss_share * GREATEST(net, 1000)) "
+       "AND projected_pc < p_thin_margin_multiple * p_monitoring_line", "",
+       "近期发生大病、重伤、劳动力死亡、失业返乡、持续治疗或较大灾害损失，预估人均收入 {projected_pc:,.0f} 元，"
+       "低于监测线的 {p_thin_margin_multiple:.1f} 倍"),
     _r("rigid_after_income", "扣除刚性支出后收入过低", "01", "hard",
        "(net - med_oop_12m) / size < p_rigid_dibao_multiple * p_dibao_standard AND med_oop_12m > 0.4 * GREATEST(net, 1)",
        "med_first_date", "扣除近12个月医疗自付后人均收入低于低保标准的 {p_rigid_dibao_multiple:.0f} 倍"),

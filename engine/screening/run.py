@@ -9,12 +9,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pyarrow as pa
 
 from . import steps
 from .backends import DuckDBBackend, SparkBackend
 from .backends import backend as make_backend
 from .catalogue import INDICATORS, default_weights
+from .model import ScreeningModel
 from .params import Override, resolve
 from .rules import DEFAULT_RULES, RISK_CODES, Rule, compiled
 
@@ -105,6 +107,8 @@ class WarningOut:
     first_signal_date: date
     rules: list[str]
     points: list[tuple[str, float]]  # (indicator code, points), largest first
+    index_score: float | None = None  # the index, also when the model graded
+    contributions: list[tuple[str, float]] = field(default_factory=list)  # model: (indicator code, log-odds)
 
 
 @dataclass
@@ -114,6 +118,8 @@ class ScreenResult:
     warnings: list[WarningOut]
     timings: dict[str, float] = field(default_factory=dict)
     features: pa.Table | None = None  # every feature, value, share and point (with_features=True)
+    scorer: str = "index"  # "index" or "model": what graded beyond the triggers
+    scorer_note: str = ""  # why (a model that does not beat the index is not used, and this says so)
 
     def counts(self) -> dict[str, int]:
         out = {"red": 0, "yellow": 0, "green": 0}
@@ -132,8 +138,12 @@ def screen(
     income_year: int | None = None,
     with_features: bool = False,
     progress: Callable[[str], None] | None = None,
+    model: ScreeningModel | None = None,
 ) -> ScreenResult:
-    """Grade every household of `inputs` as of `as_of` (see engine.screening.steps for the input tables)."""
+    """Grade every household of `inputs` as of `as_of` (see engine.screening.steps for the input tables).
+
+    With a `model` whose held-out comparison says it beats the index, the model's probability (× 100) is the score
+    and sets the grades beyond the triggers; otherwise the index does, and `scorer_note` says why."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     runner = make_backend(backend) if isinstance(backend, str) else backend
@@ -151,29 +161,76 @@ def screen(
                 progress(table)
             runner.run(table, sql)
             timings[table] = time.perf_counter() - t
+        scorer, note, src, score, grade = "index", "", "scored", "score", "grade"
+        if model is not None:
+            note = model.why
+            if model.beats_index:
+                t = time.perf_counter()
+                _model_scores(runner, model, list(rules))
+                timings["model"] = time.perf_counter() - t
+                scorer, score, grade = "model", "m.model_score", "m.model_grade"
+                src = "scored JOIN model_scores AS m USING (household_id)"
         t = time.perf_counter()
         grades = runner.query(
-            "SELECT household_id, household_no, village_code, score, grade, fired_rules FROM scored "
-            "ORDER BY household_id"
+            f"SELECT household_id, household_no, village_code, {score} AS score, {grade} AS grade, fired_rules, "
+            f"scored.score AS index_score FROM {src} ORDER BY household_id"
         )
         detail_columns = [
-            "household_id", "household_no", "village_code", "score", "grade", "fired_rules",
-            *steps.FEATURE_COLUMNS, *steps.DATE_COLUMNS, *steps.TEXT_COLUMNS,
+            "household_id", "household_no", "village_code", f"{score} AS score", f"{grade} AS grade", "fired_rules",
+            "scored.score AS index_score",
+            *steps.FEATURE_COLUMNS, *steps.DERIVED_COLUMNS, *steps.DATE_COLUMNS, *steps.TEXT_COLUMNS,
             *[f"n_{f}" for f in steps.FEEDS], *[f"pt_{i.code}" for i in INDICATORS],
-            "p_monitoring_line", "p_med_annual_oop", "p_rigid_dibao_multiple",
+            *[f"v_{i.code}" for i in INDICATORS],
+            "p_monitoring_line", "p_med_annual_oop", "p_rigid_dibao_multiple", "p_thin_margin_multiple",
         ]  # fmt: skip
         details = runner.query(
-            f"SELECT {', '.join(detail_columns)} FROM scored WHERE grade <> 'green' ORDER BY household_id"
+            f"SELECT {', '.join(detail_columns)} FROM {src} WHERE {grade} <> 'green' ORDER BY household_id"
         )
-        features = runner.query("SELECT * FROM scored ORDER BY household_id") if with_features else None
+        features = (
+            runner.query(
+                f"SELECT scored.*{', m.model_score, m.model_grade' if scorer == 'model' else ''} FROM {src} "
+                "ORDER BY household_id"
+            )
+            if with_features
+            else None
+        )
         timings["fetch"] = time.perf_counter() - t
         t = time.perf_counter()
-        warnings = explain(details.to_pylist(), list(rules), as_of)
+        contributions = model.contributions(details) if scorer == "model" and model is not None else None
+        warnings = explain(details.to_pylist(), list(rules), as_of, contributions)
         timings["explain"] = time.perf_counter() - t
     finally:
         runner.close()
     timings["total"] = time.perf_counter() - t0
-    return ScreenResult(as_of=as_of, grades=grades, warnings=warnings, timings=timings, features=features)
+    return ScreenResult(
+        as_of=as_of,
+        grades=grades,
+        warnings=warnings,
+        timings=timings,
+        features=features,
+        scorer=scorer,
+        scorer_note=note,
+    )
+
+
+def _model_scores(runner, model: ScreeningModel, rules: list[Rule]) -> None:
+    """Score every household with the model and load `model_scores(household_id, model_score, model_grade)`."""
+    severity = {r.code: r.severity for r in rules}
+    table = runner.query(f"SELECT household_id, fired_rules, {', '.join(model.features)} FROM scored")
+    fired = [[c for c in (f or "").split(";") if c] for f in table.column("fired_rules").to_pylist()]
+    severe = np.array([any(severity.get(c) == "severe" for c in f) for f in fired], dtype=bool)
+    hard = np.array([bool(f) for f in fired], dtype=bool)
+    prob = model.predict(table)
+    runner.load(
+        "model_scores",
+        pa.table(
+            {
+                "household_id": table.column("household_id"),
+                "model_score": pa.array(np.round(100.0 * prob, 2), pa.float64()),
+                "model_grade": pa.array(model.grade(prob, severe, hard).tolist(), pa.string()),
+            }
+        ),
+    )
 
 
 def _fmt(rule: Rule, row: dict) -> str:
@@ -187,13 +244,19 @@ def _fmt(rule: Rule, row: dict) -> str:
         return rule.title_zh
 
 
-def explain(rows: list[dict], rules: list[Rule], as_of: date) -> list[WarningOut]:
-    """Reasons a person can read: the triggers that fired, then the indicators that carry the most points."""
+def explain(
+    rows: list[dict],
+    rules: list[Rule],
+    as_of: date,
+    contributions: list[list[tuple[str, float]]] | None = None,
+) -> list[WarningOut]:
+    """Reasons a person can read: the triggers that fired, then (model) the indicators that raise the predicted
+    risk most, then the indicators that carry the most points of the index."""
     by_code = {r.code: r for r in rules}
     titles = {i.code: i.title_zh for i in INDICATORS}
     risk_of = {i.code: i.risk_type for i in INDICATORS}
     out = []
-    for row in rows:
+    for n, row in enumerate(rows):
         fired = [c for c in (row["fired_rules"] or "").split(";") if c]
         fired.sort(key=lambda c: (by_code[c].severity != "severe", c))
         points = sorted(
@@ -216,8 +279,15 @@ def explain(rows: list[dict], rules: list[Rule], as_of: date) -> list[WarningOut
             risks.remove("99")
             risks.append("99")
         reasons = [_fmt(by_code[c], row) for c in fired]
+        contrib = contributions[n] if contributions is not None else []
+        if contributions is not None:
+            named = "；".join(titles[c] for c, _ in contrib)
+            reasons.append(
+                f"模型预测6个月内返贫致贫概率 {row['score']:.1f}%" + (f"，主要因素：{named}" if named else "")
+            )
+        index_score = row.get("index_score", row["score"])
         top = "，".join(f"{titles[c]} {p:.1f}分" for c, p in points[:3])
-        reasons.append(f"风险分值 {row['score']:.1f}：{top}" if top else f"风险分值 {row['score']:.1f}")
+        reasons.append(f"风险分值 {index_score:.1f}：{top}" if top else f"风险分值 {index_score:.1f}")
         dates: list[date] = [
             row[by_code[c].signal_date]
             for c in fired
@@ -239,6 +309,8 @@ def explain(rows: list[dict], rules: list[Rule], as_of: date) -> list[WarningOut
                 first_signal_date=min(dates) if dates else as_of,
                 rules=fired,
                 points=points,
+                index_score=float(index_score),
+                contributions=contrib,
             )
         )
     return out

@@ -67,6 +67,8 @@ class Window:
     months6: date
     months24: date
     income_year: int
+    months3: date
+    next_september: date  # the next 1 September on or after as_of: the school year whose costs come next
 
     @classmethod
     def at(cls, as_of: date, income_year: int | None = None) -> Window:
@@ -76,6 +78,8 @@ class Window:
             months6=as_of - timedelta(days=183),
             months24=as_of - timedelta(days=730),
             income_year=income_year if income_year is not None else as_of.year - 1,
+            months3=as_of - timedelta(days=91),
+            next_september=date(as_of.year if (as_of.month, as_of.day) <= (9, 1) else as_of.year + 1, 9, 1),
         )
 
 
@@ -107,8 +111,13 @@ SELECT household_id,
   SUM(CASE WHEN student_status IN ('primary', 'junior', 'senior', 'vocational', 'college') THEN 1 ELSE 0 END)
     AS students,
   SUM(CASE WHEN student_status IN ('senior', 'vocational', 'college') THEN 1 ELSE 0 END) AS costly_students,
-  SUM(CASE WHEN basic_medical_insured = FALSE THEN 1 ELSE 0 END) AS uninsured_count
-FROM (SELECT *, {_age("birth_date", _d(w.as_of))} AS age FROM members WHERE is_active) AS m
+  SUM(CASE WHEN basic_medical_insured = FALSE THEN 1 ELSE 0 END) AS uninsured_count,
+  SUM(CASE WHEN age_sept >= 15 AND age_sept < 18 THEN 1 ELSE 0 END) AS upper_school_age,
+  SUM(CASE WHEN age_sept >= 18 AND age_sept < 22 THEN 1 ELSE 0 END) AS college_age
+FROM (
+  SELECT *, {_age("birth_date", _d(w.as_of))} AS age, {_age("birth_date", _d(w.next_september))} AS age_sept
+  FROM members WHERE is_active
+) AS m
 GROUP BY household_id
 """
 
@@ -119,7 +128,8 @@ def known_events(w: Window) -> str:
 CREATE TABLE ev AS
 SELECT e.feed, e.household_id, e.member_id, e.village_code, e.event_date, e.amount, e.kind,
   {_age("m.birth_date", "e.event_date")} AS age_at_event,
-  COALESCE(m.labour_capacity, '') AS labour_capacity
+  COALESCE(m.labour_capacity, '') AS labour_capacity,
+  COALESCE(m.work_months, 0) AS work_months
 FROM events AS e LEFT JOIN members AS m ON m.member_id = e.member_id
 WHERE e.event_date <= {_d(w.as_of)} AND e.event_date > {_d(w.months24)}
   AND (e.received_date IS NULL OR e.received_date <= {_d(w.as_of)})
@@ -138,7 +148,11 @@ SELECT household_id, member_id,
   MAX(CASE WHEN feed = 'employment_change' AND kind = '就业' THEN event_date END) AS job_date,
   MAX(CASE WHEN feed = 'school_status' AND kind = '辍学' AND age_at_event >= 6 AND age_at_event < 16
       THEN event_date END) AS dropout_date,
-  MAX(CASE WHEN feed = 'school_status' AND kind = '在读' THEN event_date END) AS enrolled_date
+  MAX(CASE WHEN feed = 'school_status' AND kind = '在读' THEN event_date END) AS enrolled_date,
+  MAX(CASE WHEN event_date > {m12} AND ((feed = 'illness_diagnosis' AND kind = '大病')
+      OR (feed = 'accident' AND kind IN ('重伤', '死亡')) OR feed = 'death_registration'
+      OR (feed = 'disability_certificate' AND amount <= 2)) THEN 1 ELSE 0 END) AS health_loss,
+  MAX(work_months) AS work_months
 FROM ev
 WHERE household_id IS NOT NULL AND member_id IS NOT NULL
 GROUP BY household_id, member_id
@@ -176,6 +190,7 @@ CREATE TABLE e_feat AS
 SELECT household_id,
   SUM(CASE WHEN {in12(med)} THEN amount ELSE 0 END) AS med_oop_12m,
   SUM(CASE WHEN {in12(med)} THEN 1 ELSE 0 END) AS med_stays_12m,
+  SUM(CASE WHEN ({med}) AND event_date > {_d(w.months3)} THEN amount ELSE 0 END) AS med_oop_3m,
   MAX(CASE WHEN {in12(med)} THEN amount END) AS med_max_stay_oop,
   MIN(CASE WHEN {in12(med)} AND amount > 0 THEN event_date END) AS med_first_date,
   SUM(CASE WHEN {in12(illness)} THEN 1 ELSE 0 END) AS new_illness_12m,
@@ -219,7 +234,9 @@ SELECT household_id,
     AS job_losses_12m,
   SUM(CASE WHEN dropout_date > {m12} AND (enrolled_date IS NULL OR enrolled_date < dropout_date) THEN 1 ELSE 0 END)
     AS dropouts_open,
-  MIN(CASE WHEN dropout_date > {m12} THEN dropout_date END) AS dropout_first_date
+  MIN(CASE WHEN dropout_date > {m12} THEN dropout_date END) AS dropout_first_date,
+  SUM(CASE WHEN health_loss = 1 OR (loss_date > {m12} AND (job_date IS NULL OR job_date < loss_date))
+      THEN work_months ELSE 0 END) AS lost_work_months
 FROM p_feat
 GROUP BY household_id
 """
@@ -245,7 +262,7 @@ def income_features(w: Window) -> str:
     return f"""
 CREATE TABLE i_feat AS
 SELECT cur.household_id, cur.year AS income_year,
-  cur.gross, cur.net, cur.adj_net, cur.oop AS oop_last_year, cur.transfer_income, cur.household_size,
+  cur.gross, cur.net, cur.adj_net, cur.oop AS oop_last_year, cur.transfer_income, cur.wage, cur.household_size,
   cur.housing_flag, cur.dropout_flag, cur.water_flag, cur.uninsured_flag,
   prev.net AS prev_net, prev.household_size AS prev_size
 FROM (
@@ -261,6 +278,7 @@ FROM (
         - COALESCE(compliant_out_of_pocket, 0) AS adj_net,
       COALESCE(compliant_out_of_pocket, 0) AS oop,
       COALESCE(transfer_income, 0) AS transfer_income,
+      COALESCE(wage_income, 0) AS wage,
       household_size,
       CASE WHEN housing_unsafe THEN 1 ELSE 0 END AS housing_flag,
       CASE WHEN dropout THEN 1 ELSE 0 END AS dropout_flag,
@@ -291,7 +309,18 @@ FEATURE_COLUMNS = (
     "accidents_severe_12m", "accidents_labour_12m", "job_losses_12m", "dropouts_open", "housing_level_24m",
     "disaster_loss_12m", "credit_overdue_max", "assistance_new_12m", "shocks_health_6m", "shocks_labour_6m",
     "water_days_max", "water_quality", "former_poor", "relocated", "monitored", "no_labour", "vulnerable",
+    "med_oop_3m", "upper_school_age", "college_age", "lost_work_months", "lost_wages", "wage",
 )  # fmt: skip
+
+# Computed after the parameters are joined (scored step); rules and indicators may use them like features.
+DERIVED_COLUMNS = {
+    # Per-capita income projected over the coming months: last year's adjusted income with last year's compliant
+    # out-of-pocket replaced by what is known of the last 12 months plus the current quarter's treatment going on,
+    # minus disaster losses, the wages of members who fell ill, were hurt, died or lost their job, and the expected
+    # costs of the school year that comes next (members of upper-secondary and college age).
+    "projected_pc": "(COALESCE(adj_net, 0) + oop_last_year - med_oop_12m - med_oop_3m - disaster_loss_12m"
+    " - lost_wages - upper_school_age * p_school_cost_upper - college_age * p_school_cost_college) / size",
+}
 
 DATE_COLUMNS = (
     "med_first_date", "serious_first_date", "disability_first_date", "death_first_date", "accident_first_date",
@@ -308,7 +337,7 @@ _ZERO_IF_NULL = tuple(
     not in {
         "size", "income_year", "pc_net", "pc_adj", "income_change", "transfer_share", "rigid_share",
         "labour_edu_years", "former_poor", "relocated", "monitored", "no_labour", "vulnerable", "gross", "net",
-        "adj_net", "med_max_stay_oop",
+        "adj_net", "med_max_stay_oop", "lost_wages",
     }
 )  # fmt: skip
 
@@ -329,6 +358,9 @@ SELECT x.household_id, x.household_no, x.village_code, x.size, x.income_year, x.
        THEN (x.net / x.year_size - x.prev_net / x.prev_size) / (x.prev_net / x.prev_size) END AS income_change,
   CASE WHEN x.gross > 0 THEN x.transfer_income / x.gross END AS transfer_share,
   CASE WHEN x.net > 0 THEN x.oop_last_year / x.net WHEN x.net IS NOT NULL THEN 1 END AS rigid_share,
+  CASE WHEN COALESCE(x.work_months, 0) > 0
+       THEN COALESCE(x.wage, 0) * LEAST(COALESCE(x.lost_work_months, 0), x.work_months) / x.work_months * 0.5
+       ELSE 0 END AS lost_wages,
   CASE WHEN x.household_type = 'former_poor' THEN 1 ELSE 0 END AS former_poor,
   CASE WHEN x.relocation_site THEN 1 ELSE 0 END AS relocated,
   CASE WHEN COALESCE(x.monitor_category, '') <> '' THEN 1 ELSE 0 END AS monitored,
@@ -361,6 +393,7 @@ def scored(rules: list[tuple[str, str, str]]) -> str:
 
     `rules` are (code, severity, condition) with conditions already validated (engine.screening.rules)."""
     values = ",\n  ".join(f"({i.expr}) AS v_{i.code}" for i in INDICATORS)
+    derived = ",\n  ".join(f"({e}) AS {c}" for c, e in DERIVED_COLUMNS.items())
     shares = ",\n  ".join(
         f"{share_expr(i.code, f'v_{i.code}', i.zero_at, i.full_at)} AS s_{i.code}" for i in INDICATORS
     )
@@ -393,7 +426,11 @@ FROM (
       FROM (
         SELECT *,
           {values}
-        FROM features JOIN params ON params.param_village = features.village_code
+        FROM (
+          SELECT *,
+            {derived}
+          FROM features JOIN params ON params.param_village = features.village_code
+        ) AS p
       ) AS a
     ) AS b
   ) AS c

@@ -90,6 +90,9 @@ class ScreeningRun(models.Model):
     updated = models.PositiveIntegerField(default=0)
     closed = models.PositiveIntegerField(default=0)
     rules_version = models.CharField(max_length=64, blank=True)
+    # What graded beyond the triggers: the index, or a learned model that beat the index on held-out data.
+    scorer = models.CharField(_("评分方法"), max_length=10, default="index")
+    model_name = models.CharField(max_length=200, blank=True)
     timings = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True)
 

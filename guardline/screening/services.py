@@ -7,11 +7,14 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from datetime import date
+from pathlib import Path
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from engine.screening import DEFAULT_RULES, Override, Rule, WarningOut, screen
+from engine.screening.model import ScreeningModel
 from engine.screening.params import validate_override
 from engine.screening.rules import validate as validate_rule
 from guardline.core.bulk import insert_rows, update_rows
@@ -168,11 +171,16 @@ def screening_run(
     household_ids: list[int] | None = None,
     job=None,
     progress: Progress | None = None,
+    model_dir: str | Path | None = None,
 ) -> ScreeningRun:
     """Grade every active household (or just `household_ids`) and bring warnings in step: a warning already open
-    for a household is updated, never duplicated; one that no longer holds is closed with the reason."""
+    for a household is updated, never duplicated; one that no longer holds is closed with the reason.
+
+    `model_dir` (default: settings GUARDLINE["SCREENING_MODEL"]) names a learned model; it grades only when its
+    held-out comparison beats the index, and the run's message says which scorer graded and why."""
     as_of = as_of or timezone.localdate()
     rules = rules_in_force()
+    model, model_note = screening_model(model_dir)
     run = ScreeningRun.objects.create(
         as_of=as_of,
         backend=backend,
@@ -198,7 +206,12 @@ def screening_run(
             progress("计算指标与等级", 1, 4)
         all_villages = inputs["households"].column("village_code").to_pylist()
         result = screen(
-            inputs, as_of, overrides=overrides_in_force(all_villages, as_of), rules=rules, backend=backend
+            inputs,
+            as_of,
+            overrides=overrides_in_force(all_villages, as_of),
+            rules=rules,
+            backend=backend,
+            model=model,
         )
         if progress:
             progress("写入预警", 2, 4)
@@ -209,12 +222,19 @@ def screening_run(
                 setattr(run, grade, n)
             run.opened, run.updated, run.closed = counts
             run.timings = {k: round(v, 3) for k, v in result.timings.items()}
+            run.scorer = result.scorer
+            run.model_name = (
+                str(model_dir or settings.GUARDLINE.get("SCREENING_MODEL", ""))[:200] if model else ""
+            )
             run.status = ScreeningRun.Status.DONE
             run.finished_at = timezone.now()
             run.message = (
                 f"筛查 {run.households} 户：红色 {run.red}，黄色 {run.yellow}，绿色 {run.green}；"
                 f"新增预警 {run.opened}，更新 {run.updated}，关闭 {run.closed}"
             )
+            note = result.scorer_note or model_note
+            if note:
+                run.message += f"（{note}）"
             run.save()
         if progress:
             progress("完成", 4, 4)
@@ -225,6 +245,24 @@ def screening_run(
         run.save(update_fields=["status", "finished_at", "message"])
         raise
     return run
+
+
+_MODELS: dict[tuple[str, float], ScreeningModel] = {}
+
+
+def screening_model(model_dir: str | Path | None = None) -> tuple[ScreeningModel | None, str]:
+    """The configured learned model (loaded once per file version), or None with the reason."""
+    path = str(model_dir or settings.GUARDLINE.get("SCREENING_MODEL", "") or "")
+    if not path:
+        return None, ""
+    meta = Path(path) / "model.json"
+    if not meta.exists():
+        return None, f"使用风险指数：未找到筛查模型 {path}"
+    key = (path, meta.stat().st_mtime)
+    if key not in _MODELS:
+        _MODELS.clear()
+        _MODELS[key] = ScreeningModel.load(path)
+    return _MODELS[key], ""
 
 
 def _apply(

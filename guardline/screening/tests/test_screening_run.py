@@ -133,3 +133,34 @@ def _check_export(tmp_path, suffix):
         assert not re.search(r"\b\d{17}[\dXx]\b", text), "no ID numbers in the export"
     with pytest.raises(Exception, match="只支持"):
         call_command("export_warnings", str(tmp_path / "warnings.pdf"))
+
+
+def _tiny_model(directory, beats: bool):
+    import numpy as np
+
+    from engine.screening.model import FEATURES, ScreeningModel, train
+
+    rng = np.random.default_rng(0)
+    x = rng.random((400, len(FEATURES)))
+    booster = train(x, (x[:, 0] > 0.8).astype(int), rounds=5)
+    meta = {
+        "format": 1,
+        "name": "tiny",
+        "features": list(FEATURES),
+        "beats_index": beats,
+        "cutoffs": {"red": 0.9, "yellow": 0.5},
+        "held_out": {"workload": 0.05, "model": {"auc": 0.9}, "index": {"auc": 0.8}},
+    }
+    return ScreeningModel(booster, meta).save(directory)
+
+
+def test_the_run_records_which_scorer_graded(screened_county, tmp_path):
+    missing = screening_run(model_dir=tmp_path / "nothing")
+    assert missing.scorer == "index" and "未找到筛查模型" in missing.message
+    weaker = screening_run(model_dir=_tiny_model(tmp_path / "weaker", beats=False))
+    assert weaker.scorer == "index" and "未优于指数" in weaker.message and weaker.model_name
+    better = screening_run(model_dir=_tiny_model(tmp_path / "better", beats=True))
+    assert better.scorer == "model" and "使用学习模型" in better.message
+    assert better.households == weaker.households
+    w = RiskWarning.objects.filter(status=RiskWarning.Status.OPEN).first()
+    assert w is not None and any(r.startswith("模型预测") for r in w.reasons)

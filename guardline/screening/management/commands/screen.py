@@ -16,8 +16,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--backend", choices=("duckdb", "spark"), default="duckdb")
         parser.add_argument("--household", type=int, action="append", help="only this household (repeatable)")
+        parser.add_argument(
+            "--model",
+            help="learned model directory (default: GUARDLINE_SCREENING_MODEL); used only if it beats the index",
+        )
 
-    def handle(self, *args, as_of, backend, household, **options):
+    def handle(self, *args, as_of, backend, household, model, **options):
         try:
             day = dt.date.fromisoformat(as_of) if as_of else None
         except ValueError:
@@ -26,6 +30,8 @@ class Command(BaseCommand):
         def progress(stage: str, done: int, total: int) -> None:
             self.stderr.write(f"[{done}/{total}] {stage}")
 
-        run = screening_run(as_of=day, backend=backend, household_ids=household, progress=progress)
+        run = screening_run(
+            as_of=day, backend=backend, household_ids=household, progress=progress, model_dir=model
+        )
         seconds = run.timings.get("total", 0)
         self.stdout.write(self.style.SUCCESS(f"{run.message} (engine {seconds:.1f}s)"))
