@@ -21,12 +21,13 @@ install-assets:
 	@[ -f node_modules/.package-lock.json ] && cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null \
 	  || npm ci --no-audit --no-fund --loglevel=error
 
-# Debian packages the tests need: chromium and CJK fonts (browser tests, screenshots), PostgreSQL (the suite runs
-# against a real server too), gettext (msgfmt for `make messages`).
-SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql gettext
+# Debian packages the tests need: chromium and CJK fonts (browser tests, screenshots, PDF reports), PostgreSQL (the
+# suite runs against a real server too), gettext (msgfmt for `make messages`), pango (WeasyPrint renders PDF reports).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql gettext libpango-1.0-0 libpangoft2-1.0-0
 install-system:
 	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk" \
-	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v msgfmt >/dev/null; then \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v msgfmt >/dev/null \
+	    || ! /sbin/ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0; then \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi

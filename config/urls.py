@@ -14,6 +14,8 @@ urlpatterns = [
     path("warnings/", include("guardline.screening.urls")),
     path("cases/", include("guardline.cases.urls")),
     path("assistance/", include("guardline.assistance.urls")),
+    path("reports/", include("guardline.reports.urls")),
+    path("quality/", include("guardline.quality.urls")),
     path("declare/", include((declare_urls, "declare"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

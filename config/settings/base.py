@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "guardline.cases",
     "guardline.assistance",
     "guardline.api",
+    "guardline.reports",
+    "guardline.quality",
 ]
 
 MIDDLEWARE = [

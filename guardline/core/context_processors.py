@@ -30,4 +30,6 @@ def navigation(request):
         items.append(("screening:catalogue", "指标与规则"))
         items.append(("cases:overdue", "超时督办"))
         items.append(("cases:holidays", "节假日"))
+        items.append(("reports:index", "报表"))
+        items.append(("quality:index", "疑点数据"))
     return {"nav_items": items}

@@ -138,6 +138,9 @@ def import_file(
         batch.finished_at = timezone.now()
         batch.save()
         raise
+    from guardline.quality.services import quality_check_after_import
+
+    quality_check_after_import()
     return batch
 
 
