@@ -20,6 +20,8 @@ VAR_DIR = Path(os.environ.get("GUARDLINE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-insecure-key-change-me-in-production-0123456789abcdef")
+# Signs the tamper-evident ledger's checkpoints (HMAC-SHA256); required in production, keep it off the database host.
+GUARDLINE_LEDGER_KEY = os.environ.get("GUARDLINE_LEDGER_KEY", "dev-ledger-key-change-me-in-production")
 DEBUG = os.environ.get("GUARDLINE_DEBUG", "1") == "1"
 ALLOWED_HOSTS = os.environ.get("GUARDLINE_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 
@@ -43,6 +45,7 @@ INSTALLED_APPS = [
     "guardline.screening",
     "guardline.cases",
     "guardline.assistance",
+    "guardline.ledger",
     "guardline.api",
 ]
 
