@@ -30,4 +30,6 @@ def navigation(request):
         items.append(("screening:catalogue", "指标与规则"))
         items.append(("cases:overdue", "超时督办"))
         items.append(("cases:holidays", "节假日"))
+    if has_perm(user, Perm.VIEW_OVERSIGHT):
+        items.append(("oversight:index", "监督台账"))
     return {"nav_items": items}
