@@ -30,7 +30,7 @@ class Perm(StrEnum):
     MANAGE_ASSISTANCE = "manage_assistance"  # plans, measures, cadre pairing, proposing eliminations
     DECIDE_ELIMINATION = "decide_elimination"  # the county decision on (and reversal of) a risk elimination
     VIEW_OVERSIGHT = "view_oversight"  # rectification, complaints, linkage-fund projects and assets (read)
-    MANAGE_OVERSIGHT = "manage_oversight"  # write those ledgers (fund movements go to the tamper-evident ledger)
+    MANAGE_OVERSIGHT = "manage_oversight"  # write those ledgers (money movements are also in the ledger)
 
 
 _ALL_READ = {Perm.VIEW_REGISTRY}
