@@ -15,6 +15,7 @@ urlpatterns = [
     path("cases/", include("guardline.cases.urls")),
     path("assistance/", include("guardline.assistance.urls")),
     path("oversight/", include("guardline.oversight.urls")),
+    path("ledger/", include("guardline.ledger.urls")),
     path("declare/", include((declare_urls, "declare"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

@@ -173,3 +173,16 @@ def test_concurrent_appends_keep_one_chain():
     assert sorted(appended) == list(range(1, threads_n * per_thread + 1))
     result = ledger_verify()
     assert result.ok and result.entries == threads_n * per_thread
+
+
+def test_ledger_page_for_auditors_only(client, make_user, villages):
+    from tests.support import PASSWORD
+
+    _fill(2)
+    make_user("aud_l", "auditor", villages["A"].code[:6])
+    make_user("cadre_l", "village_cadre", villages["A"].code)
+    client.login(username="cadre_l", password=PASSWORD)
+    assert client.get("/ledger/").status_code == 403
+    client.login(username="aud_l", password=PASSWORD)
+    page = client.get("/ledger/?verify=1").content.decode()
+    assert "fund_movement#2" in page and "alert-success" in page
