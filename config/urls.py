@@ -16,6 +16,8 @@ urlpatterns = [
     path("assistance/", include("guardline.assistance.urls")),
     path("reports/", include("guardline.reports.urls")),
     path("quality/", include("guardline.quality.urls")),
+    path("oversight/", include("guardline.oversight.urls")),
+    path("ledger/", include("guardline.ledger.urls")),
     path("declare/", include((declare_urls, "declare"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

@@ -20,6 +20,8 @@ VAR_DIR = Path(os.environ.get("GUARDLINE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-insecure-key-change-me-in-production-0123456789abcdef")
+# Signs the tamper-evident ledger's checkpoints (HMAC-SHA256); required in production, keep it off the database host.
+GUARDLINE_LEDGER_KEY = os.environ.get("GUARDLINE_LEDGER_KEY", "dev-ledger-key-change-me-in-production")
 DEBUG = os.environ.get("GUARDLINE_DEBUG", "1") == "1"
 ALLOWED_HOSTS = os.environ.get("GUARDLINE_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 
@@ -43,6 +45,8 @@ INSTALLED_APPS = [
     "guardline.screening",
     "guardline.cases",
     "guardline.assistance",
+    "guardline.ledger",
+    "guardline.oversight",
     "guardline.api",
     "guardline.reports",
     "guardline.quality",
@@ -236,6 +240,18 @@ GUARDLINE = {
     # Risk elimination (DOMAIN §8): months after identification before a household may be proposed. The public
     # notice reuses CLOCKS["notice"].
     "ELIMINATION_MIN_MONTHS": 6,
+    # Linkage-fund milestones (DOMAIN §9): share of the budget spent by the end of a month of the fund's year,
+    # projects started by the end of START_BY_MONTH, COMPLETION (month, percent) done, and the minimum share of
+    # a region's yearly funds going to industry (percent).
+    "FUND_MILESTONES": {
+        "SPENDING": [[3, 25], [6, 50], [9, 75], [12, 100]],
+        "START_BY_MONTH": 6,
+        "COMPLETION": [9, 70],
+        "INDUSTRY_SHARE_MIN": 55,
+    },
+    # Complaints and requests: days to answer (calendar days) and the completion-rate goal (percent).
+    "COMPLAINT_DAYS": 15,
+    "COMPLAINT_COMPLETION_GOAL": 98,
     # The public self-declaration page: at most RATE submissions per IP address per WINDOW seconds.
     "DECLARATION_RATE": int(os.environ.get("GUARDLINE_DECLARATION_RATE", "5")),
     "DECLARATION_WINDOW": int(os.environ.get("GUARDLINE_DECLARATION_WINDOW", "3600")),

@@ -7,6 +7,7 @@ from .base import GUARDLINE
 
 DEBUG = False
 SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
+GUARDLINE_LEDGER_KEY = os.environ["GUARDLINE_LEDGER_KEY"]
 if not os.environ.get("DATABASE_URL"):
     raise RuntimeError("DATABASE_URL must be set in production (e.g. postgres://user:pass@host/guardline)")
 SESSION_COOKIE_SECURE = True

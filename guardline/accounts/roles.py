@@ -29,6 +29,8 @@ class Perm(StrEnum):
     MANAGE_CALENDAR = "manage_calendar"  # edit the holiday calendar the working-day clocks count with
     MANAGE_ASSISTANCE = "manage_assistance"  # plans, measures, cadre pairing, proposing eliminations
     DECIDE_ELIMINATION = "decide_elimination"  # the county decision on (and reversal of) a risk elimination
+    VIEW_OVERSIGHT = "view_oversight"  # rectification, complaints, linkage-fund projects and assets (read)
+    MANAGE_OVERSIGHT = "manage_oversight"  # write those ledgers (money movements are also in the ledger)
 
 
 _ALL_READ = {Perm.VIEW_REGISTRY}
@@ -42,6 +44,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.RUN_SCREENING,
             Perm.MANAGE_SCREENING,
             Perm.MANAGE_CALENDAR,
+            Perm.VIEW_OVERSIGHT,
         }
     ),
     Role.COUNTY_ADMIN: frozenset(
@@ -62,6 +65,8 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.MANAGE_CALENDAR,
             Perm.MANAGE_ASSISTANCE,
             Perm.DECIDE_ELIMINATION,
+            Perm.VIEW_OVERSIGHT,
+            Perm.MANAGE_OVERSIGHT,
         }
     ),
     Role.COUNTY_STAFF: frozenset(
@@ -76,6 +81,8 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.REPORT_VISIT,
             Perm.MANAGE_ASSISTANCE,
             Perm.DECIDE_ELIMINATION,
+            Perm.VIEW_OVERSIGHT,
+            Perm.MANAGE_OVERSIGHT,
         }
     ),
     Role.TOWNSHIP_REVIEWER: frozenset(
@@ -86,6 +93,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.HANDLE_CLUES,
             Perm.REPORT_VISIT,
             Perm.MANAGE_ASSISTANCE,
+            Perm.VIEW_OVERSIGHT,
         }
     ),
     Role.VILLAGE_CADRE: frozenset(
@@ -101,7 +109,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
     ),
     Role.GRID_WORKER: frozenset({*_ALL_READ, Perm.HANDLE_CLUES, Perm.REPORT_VISIT}),
     Role.DEPARTMENT_OFFICER: frozenset({Perm.UPLOAD_FEEDS}),
-    Role.AUDITOR: frozenset({*_ALL_READ, Perm.VIEW_AUDIT}),
+    Role.AUDITOR: frozenset({*_ALL_READ, Perm.VIEW_AUDIT, Perm.VIEW_OVERSIGHT}),
 }
 
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from guardline.core.changelog import change_entry, log_changes
+from guardline.ledger.services import ledger_append
 from guardline.regions.models import Region
 
 from .models import RegionScope, Role, User
@@ -65,6 +66,7 @@ def user_create(
             )
         ]
     )
+    ledger_append(kind="admin", entity="user", entity_id=user.pk, actor=actor, payload={"action": "create", "username": username, "role": role, "regions": codes})  # fmt: skip
     return user
 
 
@@ -117,3 +119,4 @@ def totp_device_reset(*, actor: User | None, user: User) -> None:
             )
         ]
     )
+    ledger_append(kind="admin", entity="user", entity_id=user.pk, actor=actor, payload={"action": "two_factor_reset", "devices": removed})  # fmt: skip

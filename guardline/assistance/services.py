@@ -23,6 +23,7 @@ from guardline.cases import services as case_services
 from guardline.cases.models import Case
 from guardline.cases.procedure import State as CaseState
 from guardline.core.changelog import change_entry, log_changes
+from guardline.ledger.services import ledger_append
 from guardline.registry.models import Household, HouseholdYear
 from guardline.registry.services import LABOUR_ABLE, household_update, income_apply_rows
 
@@ -548,6 +549,9 @@ def elimination_transition(
         household_update(actor=actor, household=elim.household, monitor_category=elim.case.category)
     after = {f: getattr(elim, f) for f in before}
     _log("elimination", elim.pk, elim.household_id, "update", before, {**after, "action": t.action}, actor)
+    if t.action in (Action.COUNTY_ELIMINATE, Action.REVERSE, Action.REJECT):  # decisions go to the ledger
+        ledger_append(kind="decision", entity="elimination", entity_id=elim.pk, actor=actor, payload={
+            "action": t.action, "household_id": elim.household_id, "from": source, "to": t.target, **step_data})  # fmt: skip
     return elim
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import require_scope
 from guardline.core.changelog import change_entry, log_changes
+from guardline.ledger.services import ledger_append
 from guardline.regions.models import Region
 from guardline.registry.models import Household, Member
 
@@ -505,6 +506,9 @@ def case_transition(
         household_update(actor=actor, household=case.household, monitor_category=case.category)
     after = {f: getattr(case, f) for f in before}
     _log("case", case.pk, case.household_id, "update", before, {**after, "action": t.action}, actor)
+    if t.action in (Action.COUNTY_IDENTIFY, Action.REJECT):  # decisions on households go to the ledger
+        ledger_append(kind="decision", entity="case", entity_id=case.pk, actor=actor, payload={
+            "action": t.action, "household_id": case.household_id, "from": source, "to": target, **step_data})  # fmt: skip
     return case
 
 

@@ -32,4 +32,8 @@ def navigation(request):
         items.append(("cases:holidays", "节假日"))
         items.append(("reports:index", "报表"))
         items.append(("quality:index", "疑点数据"))
+    if has_perm(user, Perm.VIEW_OVERSIGHT):
+        items.append(("oversight:index", "监督台账"))
+    if has_perm(user, Perm.VIEW_AUDIT):
+        items.append(("ledger:index", "防篡改账本"))
     return {"nav_items": items}

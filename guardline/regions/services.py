@@ -17,6 +17,7 @@ from django.db import transaction
 from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import require_scope
 from guardline.core.changelog import change_entry, log_changes
+from guardline.ledger.services import ledger_append
 
 from .models import Grid, MonitoringLine, Region
 
@@ -188,4 +189,5 @@ def monitoring_line_set(
             )
         ]
     )
+    ledger_append(kind="admin", entity="monitoring_line", entity_id=line.pk, actor=actor, payload={"region": region.code, "year": year, "amount": amount, "effective_from": effective_from, "basis": basis})  # fmt: skip
     return line

@@ -19,6 +19,7 @@ from engine.screening.params import validate_override
 from engine.screening.rules import validate as validate_rule
 from guardline.core.bulk import insert_rows, update_rows
 from guardline.core.changelog import change_entry, log_changes
+from guardline.ledger.services import ledger_append
 from guardline.regions.models import MonitoringLine
 
 from . import extract
@@ -96,6 +97,7 @@ def screening_rule_save(*, actor, rule: Rule, is_active: bool = True) -> Screeni
             )
         ]
     )
+    ledger_append(kind="admin", entity="screening_rule", entity_id=row.pk, actor=actor, payload=after)
     return row
 
 
@@ -130,6 +132,7 @@ def screening_parameter_set(
             )
         ]
     )
+    ledger_append(kind="admin", entity="screening_parameter", entity_id=row.pk, actor=actor, payload={"name": name, "region_code": region_code, "year": year, "value": value})  # fmt: skip
     return row
 
 

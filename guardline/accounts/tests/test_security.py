@@ -157,6 +157,7 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path):
         "GUARDLINE_ENV": "production",
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "GUARDLINE_LEDGER_KEY": secrets.token_urlsafe(32),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "GUARDLINE_VAR_DIR": str(tmp_path),
     }

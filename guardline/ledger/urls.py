@@ -1,0 +1,6 @@
+from django.urls import path
+
+from . import views
+
+app_name = "ledger"
+urlpatterns = [path("", views.ledger_index, name="index")]
