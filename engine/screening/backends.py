@@ -111,6 +111,16 @@ def to_spark_sql(sql: str) -> tuple[str, str]:
     return name, tree.expression.transform(_double_division).sql(dialect="spark")
 
 
+_SPARK_TYPES = {
+    pa.int64(): "BIGINT",
+    pa.int32(): "INT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.string(): "STRING",
+    pa.date32(): "DATE",
+}
+
+
 class SparkBackend:
     """The steps as Spark temporary views, each step's result cached (the next steps read it several times)."""
 
@@ -124,6 +134,16 @@ class SparkBackend:
     def load(self, name: str, table: pa.Table) -> None:
         df = self.spark.createDataFrame(table)  # a pyarrow Table keeps its types (Spark ≥ 4.0)
         df.createOrReplaceTempView(name)
+        self._views.append(name)
+
+    def load_frame(self, name: str, df: Any, schema: pa.Schema) -> None:
+        """A Spark DataFrame as input `name`: the engine's columns, cast to the engine's types."""
+        missing = [f.name for f in schema if f.name not in df.columns]
+        if missing:
+            raise ValueError(f"screening input {name} lacks columns {missing}")
+        df.selectExpr(
+            *[f"CAST({f.name} AS {_SPARK_TYPES[f.type]}) AS {f.name}" for f in schema]
+        ).createOrReplaceTempView(name)
         self._views.append(name)
 
     def run(self, name: str, sql: str) -> None:

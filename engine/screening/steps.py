@@ -188,7 +188,7 @@ def event_features(w: Window) -> str:
     return f"""
 CREATE TABLE e_feat AS
 SELECT household_id,
-  {_money_sum(f'CASE WHEN {in12(med)} THEN amount ELSE 0 END')} AS med_oop_12m,
+  {_money_sum(f"CASE WHEN {in12(med)} THEN amount ELSE 0 END")} AS med_oop_12m,
   SUM(CASE WHEN {in12(med)} THEN 1 ELSE 0 END) AS med_stays_12m,
   MAX(CASE WHEN {in12(med)} THEN amount END) AS med_max_stay_oop,
   MIN(CASE WHEN {in12(med)} AND amount > 0 THEN event_date END) AS med_first_date,
@@ -206,7 +206,7 @@ SELECT household_id,
   MIN(CASE WHEN {in12(job_loss)} THEN event_date END) AS job_loss_first_date,
   MAX(CASE WHEN {house} THEN CASE kind WHEN 'D' THEN 2 ELSE 1 END ELSE 0 END) AS housing_level_24m,
   MIN(CASE WHEN {house} THEN event_date END) AS housing_first_date,
-  {_money_sum(f'CASE WHEN {in12(disaster)} THEN amount ELSE 0 END')} AS disaster_loss_12m,
+  {_money_sum(f"CASE WHEN {in12(disaster)} THEN amount ELSE 0 END")} AS disaster_loss_12m,
   MAX(CASE WHEN {in12(disaster)} THEN CASE kind {disaster_case} ELSE '0299' END END) AS disaster_risk_type,
   MIN(CASE WHEN {in12(disaster)} THEN event_date END) AS disaster_first_date,
   MAX(CASE WHEN {in12(credit)} THEN amount ELSE 0 END) AS credit_overdue_max,
@@ -383,7 +383,8 @@ def scored(rules: list[tuple[str, str, str]]) -> str:
     flags = "".join(f",\n  COALESCE(({cond}), FALSE) AS r_{code}" for code, _, cond in rules)
     weight_sum = " + ".join(f"p_w_{i.code}" for i in INDICATORS)
     points = ",\n  ".join(
-        f"{_round(f'100.0 * p_w_{i.code} * s_{i.code} / ({weight_sum})', 4)} AS pt_{i.code}" for i in INDICATORS
+        f"{_round(f'100.0 * p_w_{i.code} * s_{i.code} / ({weight_sum})', 4)} AS pt_{i.code}"
+        for i in INDICATORS
     )
     total = " + ".join(f"pt_{i.code}" for i in INDICATORS)
     severe = " OR ".join(f"r_{code}" for code, sev, _ in rules if sev == "severe") or "FALSE"
