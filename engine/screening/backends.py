@@ -76,6 +76,7 @@ def spark_session(master: str | None = None, **conf: str) -> Any:
     }
     if master and master.startswith("local"):
         # One process: a modest heap, loopback only.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         settings.setdefault("spark.driver.memory", os.environ.get("GUARDLINE_SPARK_DRIVER_MEMORY", "1g"))
         settings.setdefault("spark.driver.host", "127.0.0.1")
         settings.setdefault("spark.driver.bindAddress", "127.0.0.1")
