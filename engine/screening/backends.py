@@ -128,7 +128,12 @@ class SparkBackend:
     name = "spark"
 
     def __init__(self, session: Any = None, master: str | None = "local[2]") -> None:
-        self.spark = session if session is not None else spark_session(master)
+        if session is None:
+            from pyspark.sql import SparkSession
+
+            # A session already running in this process is used as it is configured.
+            session = SparkSession.getActiveSession() or spark_session(master)
+        self.spark = session
         self._cached: list[Any] = []
         self._views: list[str] = []
 

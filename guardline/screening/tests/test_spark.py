@@ -33,7 +33,15 @@ def test_spark_backend_and_cluster_export(screened_county, tmp_path):
         w.household_id: (w.grade, w.score, w.risk_types, w.reasons) for w in RiskWarning.objects.all()
     }
     logging.getLogger("py4j").setLevel(logging.WARNING)
-    spark = spark_session("local[2]", **{"spark.sql.codegen.wholeStage": "false"})
+    # Tiny data (see engine/screening/tests/test_spark_parity.py); `guardline screen` reuses this session.
+    spark = spark_session(
+        "local[2]",
+        **{
+            "spark.sql.shuffle.partitions": "2",
+            "spark.sql.adaptive.enabled": "false",
+            "spark.sql.codegen.wholeStage": "false",
+        },
+    )
     try:
         call_command("screen", "--backend", "spark")
         run = ScreeningRun.objects.latest("pk")
