@@ -22,12 +22,13 @@ install-assets:
 	  || npm ci --no-audit --no-fund --loglevel=error
 
 # Debian packages the tests need: chromium and CJK fonts (browser tests, screenshots, PDF reports), PostgreSQL (the
-# suite runs against a real server too), gettext (msgfmt for `make messages`), pango (WeasyPrint renders PDF reports).
-SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql gettext libpango-1.0-0 libpangoft2-1.0-0
+# suite runs against a real server too), gettext (msgfmt for `make messages`), pango (WeasyPrint renders PDF reports),
+# Java 17 (pyspark: the Spark screening backend).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql gettext libpango-1.0-0 libpangoft2-1.0-0 openjdk-17-jre-headless
 install-system:
 	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk" \
 	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v msgfmt >/dev/null \
-	    || ! /sbin/ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0; then \
+	    || ! /sbin/ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || ! command -v java >/dev/null; then \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi

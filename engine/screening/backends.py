@@ -1,13 +1,21 @@
 """Where the screening SQL runs. DuckDB in-process is the default; Spark runs the same statements, transpiled by
-sqlglot, for provinces that outgrow one machine. Both take Arrow tables in and give Arrow tables back."""
+sqlglot, for provinces that outgrow one machine. Both take Arrow tables in and give Arrow tables back.
+
+The steps are written once, in DuckDB's dialect, so that both engines compute the same numbers bit for bit (see
+engine/screening/README.md): the canonical SQL avoids what the engines do differently (ROUND(x, n) of a double,
+order-dependent sums of floating-point money), and `to_spark_sql` rewrites the one difference that cannot be
+avoided in SQL text — `/`, which in DuckDB always divides in DOUBLE but in Spark divides DECIMAL literals and
+columns in DECIMAL (rounded to 6 places)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 import pyarrow as pa
 import sqlglot
+from sqlglot import exp
 
 
 class DuckDBBackend:
@@ -40,43 +48,109 @@ class DuckDBBackend:
         self.con.close()
 
 
-def spark_session(master: str | None = None):
-    """A local Spark session (tests, one machine) or the cluster's, when run under spark-submit."""
+SPARK_CONF = {
+    # Dates are calendar dates: no time zone may shift them.
+    "spark.sql.session.timeZone": "UTC",
+    # Arrow both ways (pyarrow tables in, toArrow out).
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # DuckDB's semantics: NULL rather than an error on overflow or a bad cast (Spark 4 turns ANSI mode on).
+    "spark.sql.ansi.enabled": "false",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+def spark_session(master: str | None = None, **conf: str) -> Any:
+    """A Spark session. `master=None` leaves the master to the launcher (spark-submit --master …, or
+    GUARDLINE_SPARK_MASTER); on one machine (tests, `guardline screen --backend spark`) pass "local[2]"."""
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("guardline-screening")
-    master = master or os.environ.get("GUARDLINE_SPARK_MASTER")
+    master = os.environ.get("GUARDLINE_SPARK_MASTER") or master
     if master:
         builder = builder.master(master)
-    return (
-        builder.config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", os.environ.get("GUARDLINE_SPARK_PARTITIONS", "8"))
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", os.environ.get("GUARDLINE_SPARK_DRIVER_MEMORY", "2g"))
-        .getOrCreate()
-    )
+    settings = {
+        **SPARK_CONF,
+        "spark.sql.shuffle.partitions": os.environ.get("GUARDLINE_SPARK_PARTITIONS", "4"),
+        **conf,
+    }
+    if master and master.startswith("local"):
+        # One process: a modest heap, loopback only.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        settings.setdefault("spark.driver.memory", os.environ.get("GUARDLINE_SPARK_DRIVER_MEMORY", "1g"))
+        settings.setdefault("spark.driver.host", "127.0.0.1")
+        settings.setdefault("spark.driver.bindAddress", "127.0.0.1")
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel(os.environ.get("GUARDLINE_SPARK_LOG_LEVEL", "ERROR"))
+    return session
+
+
+def _double_division(node: exp.Expression) -> exp.Expression:
+    """`a / b` → `CAST(a AS DOUBLE) / CAST(b AS DOUBLE)`: what DuckDB does for integers and decimals alike."""
+    if isinstance(node, exp.Div):
+        for key in ("this", "expression"):
+            operand = node.args[key]
+            if not (isinstance(operand, exp.Cast) and operand.to.this == exp.DataType.Type.DOUBLE):
+                node.set(key, exp.cast(operand, exp.DataType.Type.DOUBLE))
+    return node
+
+
+def spark_sql(sql: str) -> str:
+    """One DuckDB-dialect statement in Spark's dialect, with DuckDB's division semantics."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    return tree.transform(_double_division).sql(dialect="spark")
 
 
 def to_spark_sql(sql: str) -> tuple[str, str]:
     """`CREATE TABLE name AS SELECT …` in DuckDB dialect → (name, the SELECT in Spark dialect)."""
     tree = sqlglot.parse_one(sql, read="duckdb")
-    if not isinstance(tree, sqlglot.exp.Create):
+    if not isinstance(tree, exp.Create) or tree.expression is None:
         raise ValueError("screening steps are CREATE TABLE … AS SELECT statements")
     name = tree.this.name
-    return name, tree.expression.sql(dialect="spark")
+    return name, tree.expression.transform(_double_division).sql(dialect="spark")
+
+
+_SPARK_TYPES = {
+    pa.int64(): "BIGINT",
+    pa.int32(): "INT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.string(): "STRING",
+    pa.date32(): "DATE",
+}
 
 
 class SparkBackend:
+    """The steps as Spark temporary views, each step's result cached (the next steps read it several times)."""
+
     name = "spark"
 
-    def __init__(self, session=None) -> None:
-        self.spark = session or spark_session()
-        self._cached: list = []
+    def __init__(self, session: Any = None, master: str | None = "local[2]") -> None:
+        if session is None:
+            from pyspark.sql import SparkSession
+
+            # A session already running in this process is used as it is configured.
+            session = SparkSession.getActiveSession() or spark_session(master)
+        self.spark = session
+        self._cached: list[Any] = []
+        self._views: list[str] = []
 
     def load(self, name: str, table: pa.Table) -> None:
-        df = self.spark.createDataFrame(table)
+        df = self.spark.createDataFrame(table)  # a pyarrow Table keeps its types (Spark ≥ 4.0)
         df.createOrReplaceTempView(name)
+        self._views.append(name)
+
+    def load_frame(self, name: str, df: Any, schema: pa.Schema) -> None:
+        """A Spark DataFrame as input `name`: the engine's columns, cast to the engine's types."""
+        missing = [f.name for f in schema if f.name not in df.columns]
+        if missing:
+            raise ValueError(f"screening input {name} lacks columns {missing}")
+        df.selectExpr(
+            *[f"CAST({f.name} AS {_SPARK_TYPES[f.type]}) AS {f.name}" for f in schema]
+        ).createOrReplaceTempView(name)
+        self._views.append(name)
 
     def run(self, name: str, sql: str) -> None:
         view, select = to_spark_sql(sql)
@@ -84,15 +158,19 @@ class SparkBackend:
         df.count()
         self._cached.append(df)
         df.createOrReplaceTempView(view)
+        self._views.append(view)
 
     def query(self, sql: str) -> pa.Table:
-        select = sqlglot.transpile(sql, read="duckdb", write="spark")[0]
-        return self.spark.sql(select).toArrow()
+        return self.spark.sql(spark_sql(sql)).toArrow()
 
     def close(self) -> None:
+        """Free the cached steps and drop the views; the session stays up for the next screening."""
         for df in self._cached:
             df.unpersist()
         self._cached.clear()
+        for view in self._views:
+            self.spark.catalog.dropTempView(view)
+        self._views.clear()
 
 
 def backend(name: str) -> DuckDBBackend | SparkBackend:

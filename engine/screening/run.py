@@ -5,9 +5,10 @@ dates) are put into words only for the households that get a warning, so explain
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -129,7 +130,7 @@ class ScreenResult:
 
 
 def screen(
-    inputs: dict[str, pa.Table],
+    inputs: Mapping[str, Any],
     as_of: date,
     *,
     overrides: Iterable[Override] = (),
@@ -143,7 +144,10 @@ def screen(
     """Grade every household of `inputs` as of `as_of` (see engine.screening.steps for the input tables).
 
     With a `model` whose held-out comparison says it beats the index, the model's probability (× 100) is the score
-    and sets the grades beyond the triggers; otherwise the index does, and `scorer_note` says why."""
+    and sets the grades beyond the triggers; otherwise the index does, and `scorer_note` says why.
+
+    `inputs` are Arrow tables; with a SparkBackend they may also be Spark DataFrames (e.g. read from Parquet on a
+    cluster by engine.screening.spark_job), which never pass through this process."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     runner = make_backend(backend) if isinstance(backend, str) else backend
@@ -151,8 +155,19 @@ def screen(
     compiled_rules = compiled(list(rules))
     try:
         for name in SCHEMAS:
-            runner.load(name, conform(name, inputs[name]))
-        villages = set(inputs["households"].column("village_code").to_pylist())
+            table = inputs[name]
+            if isinstance(table, pa.Table):
+                runner.load(name, conform(name, table))
+            elif isinstance(runner, SparkBackend):
+                runner.load_frame(name, table, SCHEMAS[name])
+            else:
+                raise TypeError(
+                    f"screening input {name}: an Arrow table, or a Spark DataFrame with backend=spark"
+                )
+        if isinstance(inputs["households"], pa.Table):
+            villages = set(inputs["households"].column("village_code").to_pylist())
+        else:
+            villages = set(runner.query("SELECT DISTINCT village_code FROM households").column(0).to_pylist())
         runner.load("params", resolve(villages, overrides, as_of.year, default_weights()))
         timings["load"] = time.perf_counter() - t0
         for table, sql in steps.sequence(window, compiled_rules):

@@ -91,6 +91,20 @@ def _age(column: str, at: str) -> str:
     return f"DATE_DIFF('day', {column}, {at}) / 365.25"
 
 
+def _money_sum(expr: str) -> str:
+    """A sum of money, exact in cents whatever order the engine adds the rows in (a sum of DOUBLEs is not, and
+    DuckDB's threads and Spark's partitions add in different orders). Amounts arrive as DECIMAL(14,2)."""
+    return f"CAST(SUM(CAST({expr} AS DECIMAL(18, 2))) AS DOUBLE)"
+
+
+def _round(expr: str, digits: int) -> str:
+    """ROUND(x, n) of a DOUBLE, the same in every engine: DuckDB's ROUND(x, n) is exactly ROUND(x * 10ⁿ) / 10ⁿ
+    (half away from zero on the binary product), Spark's rounds the shortest decimal string of x half up (so
+    0.285 → 0.29 there, 0.28 here); both round a whole-number ROUND(y) alike."""
+    scale = 10**digits
+    return f"ROUND(({expr}) * {scale}) / {scale}"
+
+
 def member_features(w: Window) -> str:
     edu = " ".join(f"WHEN '{k}' THEN {v}" for k, v in EDUCATION_YEARS.items())
     return f"""
@@ -143,7 +157,7 @@ def person_features(w: Window) -> str:
     return f"""
 CREATE TABLE p_feat AS
 SELECT household_id, member_id,
-  SUM(CASE WHEN feed = 'medical_settlement' AND event_date > {m12} THEN amount ELSE 0 END) AS oop_12m,
+  {_money_sum(f"CASE WHEN feed = 'medical_settlement' AND event_date > {m12} THEN amount ELSE 0 END")} AS oop_12m,
   MAX(CASE WHEN feed = 'employment_change' AND kind IN {JOB_LOSS} THEN event_date END) AS loss_date,
   MAX(CASE WHEN feed = 'employment_change' AND kind = '就业' THEN event_date END) AS job_date,
   MAX(CASE WHEN feed = 'school_status' AND kind = '辍学' AND age_at_event >= 6 AND age_at_event < 16
@@ -188,7 +202,7 @@ def event_features(w: Window) -> str:
     return f"""
 CREATE TABLE e_feat AS
 SELECT household_id,
-  SUM(CASE WHEN {in12(med)} THEN amount ELSE 0 END) AS med_oop_12m,
+  {_money_sum(f"CASE WHEN {in12(med)} THEN amount ELSE 0 END")} AS med_oop_12m,
   SUM(CASE WHEN {in12(med)} THEN 1 ELSE 0 END) AS med_stays_12m,
   SUM(CASE WHEN ({med}) AND event_date > {_d(w.months3)} THEN amount ELSE 0 END) AS med_oop_3m,
   MAX(CASE WHEN {in12(med)} THEN amount END) AS med_max_stay_oop,
@@ -207,7 +221,7 @@ SELECT household_id,
   MIN(CASE WHEN {in12(job_loss)} THEN event_date END) AS job_loss_first_date,
   MAX(CASE WHEN {house} THEN CASE kind WHEN 'D' THEN 2 ELSE 1 END ELSE 0 END) AS housing_level_24m,
   MIN(CASE WHEN {house} THEN event_date END) AS housing_first_date,
-  SUM(CASE WHEN {in12(disaster)} THEN amount ELSE 0 END) AS disaster_loss_12m,
+  {_money_sum(f"CASE WHEN {in12(disaster)} THEN amount ELSE 0 END")} AS disaster_loss_12m,
   MAX(CASE WHEN {in12(disaster)} THEN CASE kind {disaster_case} ELSE '0299' END END) AS disaster_risk_type,
   MIN(CASE WHEN {in12(disaster)} THEN event_date END) AS disaster_first_date,
   MAX(CASE WHEN {in12(credit)} THEN amount ELSE 0 END) AS credit_overdue_max,
@@ -355,7 +369,8 @@ SELECT x.household_id, x.household_no, x.village_code, x.size, x.income_year, x.
   x.net / x.year_size AS pc_net,
   x.adj_net / x.year_size AS pc_adj,
   CASE WHEN x.prev_net > 0 AND x.net IS NOT NULL
-       THEN (x.net / x.year_size - x.prev_net / x.prev_size) / (x.prev_net / x.prev_size) END AS income_change,
+       THEN (x.net / x.year_size - x.prev_net / x.prev_year_size) / (x.prev_net / x.prev_year_size)
+       END AS income_change,
   CASE WHEN x.gross > 0 THEN x.transfer_income / x.gross END AS transfer_share,
   CASE WHEN x.net > 0 THEN x.oop_last_year / x.net WHEN x.net IS NOT NULL THEN 1 END AS rigid_share,
   CASE WHEN COALESCE(x.work_months, 0) > 0
@@ -372,7 +387,8 @@ SELECT x.household_id, x.household_no, x.village_code, x.size, x.income_year, x.
 FROM (
   SELECT *,
     GREATEST(COALESCE(NULLIF(members, 0), NULLIF(household_size, 0), 1), 1) AS size,
-    GREATEST(COALESCE(NULLIF(household_size, 0), NULLIF(members, 0), 1), 1) AS year_size
+    GREATEST(COALESCE(NULLIF(household_size, 0), NULLIF(members, 0), 1), 1) AS year_size,
+    GREATEST(COALESCE(NULLIF(prev_size, 0), NULLIF(household_size, 0), NULLIF(members, 0), 1), 1) AS prev_year_size
   FROM households
   LEFT JOIN m_feat USING (household_id)
   LEFT JOIN i_feat USING (household_id)
@@ -400,7 +416,8 @@ def scored(rules: list[tuple[str, str, str]]) -> str:
     flags = "".join(f",\n  COALESCE(({cond}), FALSE) AS r_{code}" for code, _, cond in rules)
     weight_sum = " + ".join(f"p_w_{i.code}" for i in INDICATORS)
     points = ",\n  ".join(
-        f"ROUND(100.0 * p_w_{i.code} * s_{i.code} / ({weight_sum}), 4) AS pt_{i.code}" for i in INDICATORS
+        f"{_round(f'100.0 * p_w_{i.code} * s_{i.code} / ({weight_sum})', 4)} AS pt_{i.code}"
+        for i in INDICATORS
     )
     total = " + ".join(f"pt_{i.code}" for i in INDICATORS)
     severe = " OR ".join(f"r_{code}" for code, sev, _ in rules if sev == "severe") or "FALSE"
@@ -416,7 +433,7 @@ SELECT *,
        ELSE 'green' END AS grade,
   CONCAT_WS(';', {fired}) AS fired_rules
 FROM (
-  SELECT *, ROUND({total}, 2) AS score
+  SELECT *, {_round(total, 2)} AS score
   FROM (
     SELECT *,
       {points}

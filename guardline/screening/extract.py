@@ -7,6 +7,7 @@ data is read; the platform's own tables stay the single source of truth."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -138,3 +139,33 @@ def screening_inputs(
 ) -> dict[str, pa.Table]:
     """All active households (or just `household_ids`, with their villages' village-level events)."""
     return {name: _conform(name, _fetch(sql)) for name, sql in _queries(household_ids, village_codes).items()}
+
+
+def screening_inputs_export(directory: Path, as_of: dt.date) -> dict[str, int]:
+    """The engine's inputs as Parquet files in `directory` (households, members, household_years, events) with
+    the rules in force (rules.json), the parameters in force on `as_of` — stored overrides and each village's
+    monitoring line — (params.json) and manifest.json: what engine/screening/spark_job.py reads on a cluster.
+    Returns the rows per table."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from engine.screening.spark_job import overrides_to_json, rules_to_json
+
+    from .services import overrides_in_force, rules_in_force
+
+    directory.mkdir(parents=True, exist_ok=True)
+    inputs = screening_inputs()
+    rows = {}
+    for name, table in inputs.items():
+        pq.write_table(table, directory / f"{name}.parquet", compression="zstd")
+        rows[name] = table.num_rows
+    villages = inputs["households"].column("village_code").to_pylist()
+    documents = {
+        "params.json": overrides_to_json(overrides_in_force(villages, as_of)),
+        "rules.json": rules_to_json(rules_in_force()),
+        "manifest.json": {"as_of": as_of.isoformat(), "rows": rows},
+    }
+    for file, doc in documents.items():
+        (directory / file).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    return rows

@@ -14,7 +14,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--as-of", help="screening date YYYY-MM-DD (default: today): only what was known then"
         )
-        parser.add_argument("--backend", choices=("duckdb", "spark"), default="duckdb")
+        parser.add_argument(
+            "--backend",
+            choices=("duckdb", "spark"),
+            default="duckdb",
+            help="duckdb (in-process, default) or spark (local[2] or GUARDLINE_SPARK_MASTER; needs Java and pyspark)",
+        )
         parser.add_argument("--household", type=int, action="append", help="only this household (repeatable)")
         parser.add_argument(
             "--model",
