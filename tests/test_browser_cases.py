@@ -220,8 +220,10 @@ def test_declaration_to_identification_to_elimination(
     assert "公示中" in cadre.locator("main strong").first.inner_text()
     # The notice cannot close early: refused with the date it ends.
     submit(cadre, "form[action$='/act/notice_close/'] button")
-    assert "公示期未满" in cadre.locator(".alert-danger").inner_text()
     elim.refresh_from_db()
+    ends = timezone.localtime(elim.notice_ends_at).strftime("%Y-%m-%d %H:%M")
+    refusal = cadre.locator(".alert-danger").inner_text()
+    assert "公示期未满" in refusal and ends in refusal  # the local time the page shows, not UTC
     assert elim.state == "public_notice"
     Elimination.objects.filter(pk=elim.pk).update(notice_ends_at=timezone.now() - timedelta(minutes=1))
     cadre.goto(cadre.url)
@@ -245,6 +247,7 @@ def test_declaration_to_identification_to_elimination(
     fits(county)
     submit(county, "form[action$='/act/county_eliminate/'] button")
     assert "已消除" in county.locator("main strong").first.inner_text()
+    assert "确认符合消除条件 → 待民主评议" in county.locator("main").inner_text()  # steps by their labels
     elim.refresh_from_db()
     household.refresh_from_db()
     assert elim.state == "eliminated" and not elim.premature and household.monitor_category == ""

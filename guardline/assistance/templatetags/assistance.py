@@ -4,10 +4,11 @@ measures, visits, eliminations, income by year), read through the region-scoped 
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import gettext
 
 from guardline.accounts.roles import Perm, has_perm
 
-from .. import selectors
+from .. import procedure, selectors
 
 register = template.Library()
 
@@ -20,3 +21,12 @@ def household_story(context, household):
     story["can_visit"] = has_perm(user, Perm.REPORT_VISIT)
     story["household_pk"] = household.pk
     return {"story": story}
+
+
+@register.filter
+def elimination_action(action: str) -> str:
+    """An elimination step's action as its (translated) label: `{{ step.action|elimination_action }}`."""
+    if action == "start":
+        return gettext("发起风险消除")
+    label = procedure.ACTION_LABELS.get(action)  # type: ignore[call-overload]
+    return gettext(label) if label else action
