@@ -218,7 +218,13 @@ def test_declaration_to_identification_to_elimination(
     cadre.fill(f"{form} textarea[name=minutes]", "一致同意消除风险")
     submit(cadre, f"{form} button")
     assert "公示中" in cadre.locator("main strong").first.inner_text()
-    # The notice cannot close early: refused with the date it ends.
+    # The notice cannot close early: the button is disabled, and the server refuses a forced post with the end.
+    close = cadre.locator("form[action$='/act/notice_close/'] button")
+    assert (
+        close.is_disabled()
+        and "公示期未满" in cadre.locator("form[action$='/act/notice_close/']").inner_text()
+    )
+    close.evaluate("button => { button.disabled = false; }")
     submit(cadre, "form[action$='/act/notice_close/'] button")
     elim.refresh_from_db()
     ends = timezone.localtime(elim.notice_ends_at).strftime("%Y-%m-%d %H:%M")

@@ -4,6 +4,7 @@ measures, visits, eliminations, income by year), read through the region-scoped 
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from guardline.accounts.roles import Perm, has_perm
@@ -30,3 +31,9 @@ def elimination_action(action: str) -> str:
         return gettext("发起风险消除")
     label = procedure.ACTION_LABELS.get(action)  # type: ignore[call-overload]
     return gettext(label) if label else action
+
+
+@register.filter
+def still_running(end) -> bool:
+    """Whether a period (a public notice) has not ended yet: `{% if elim.notice_ends_at|still_running %}`."""
+    return bool(end and timezone.now() < end)
