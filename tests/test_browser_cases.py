@@ -260,3 +260,11 @@ def test_declaration_to_identification_to_elimination(
     assert [s.action for s in elim.steps.order_by("at", "pk")] == [
         "start", "confirm", "village_review", "notice_close", "township_approve", "county_eliminate",
     ]  # fmt: skip
+
+    # 12. The lists of the flow fit the phone too.
+    for page, path in ((cadre, "/cases/tasks/"), (cadre, "/cases/list/?state=all"), (cadre, "/assistance/"),
+                       (cadre, "/assistance/eliminations/?state=all"), (cadre, "/assistance/visits/?week=1"),
+                       (town, "/cases/overdue/"), (town, f"/cases/qr/sheet/{a[:9]}/"), (town, "/cases/holidays/"),
+                       (cadre, f"/households/{household.pk}/")):  # fmt: skip
+        assert page.goto(f"{url}{path}").status == 200, path
+        fits(page)
