@@ -14,7 +14,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "guardline" / "locale" / "en" / "LC_MESSAGES" / "django.po"
 TEMPLATE_RE = re.compile(r"""\{%\s*trans\s+(["'])(.+?)\1""")
-PY_RE = re.compile(r"""(?<![\w.])(?:_|gettext_lazy|gettext)\(\s*(["'])(.+?)\1\s*[,)]""")
+PY_RE = re.compile(r"""(?<![\w.])(?:_|gettext_lazy|gettext|gettext_noop)\(\s*(["'])(.+?)\1\s*[,)]""")
+# Label tables of the pure modules (no Django there, so no gettext): `STATE_LABELS = {State.X: "待入户核实", …}`.
+# Their values reach the pages through `{% trans label %}` and are collected here as msgids.
+LABELS_RE = re.compile(r"""^[A-Z_]*_LABELS\b[^=\n]*=\s*\{([^}]*)\}""", re.MULTILINE)
+LABEL_VALUE_RE = re.compile(r""":\s*(["'])(.+?)\1""")
 
 
 def msgids() -> list[str]:
@@ -25,8 +29,12 @@ def msgids() -> list[str]:
     for path in sorted((ROOT / "guardline").rglob("*.py")):
         if "migrations" in path.parts or "tests" in path.parts:
             continue
-        for m in PY_RE.finditer(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        for m in PY_RE.finditer(text):
             found[m.group(2)] = None
+        for table in LABELS_RE.finditer(text):
+            for m in LABEL_VALUE_RE.finditer(table.group(1)):
+                found[m.group(2)] = None
     return [m for m in found if re.search(r"[\u4e00-\u9fff]", m)]
 
 

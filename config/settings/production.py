@@ -18,4 +18,8 @@ SECURE_HSTS_SECONDS = 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_HSTS_PRELOAD = True
+# One cache for every server process (the declaration page's rate limit counts in it): `guardline createcachetable`.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "guardline_cache"}
+}
 GUARDLINE["TWO_FACTOR"] = os.environ.get("GUARDLINE_2FA", "1") == "1"

@@ -11,7 +11,18 @@ from .models import Visit
 BOOL_CHOICES = [("", _("未核实/不变")), ("0", _("无问题")), ("1", _("有问题"))]
 
 
-class MeasureForm(forms.Form):
+class PhoneForm(forms.Form):
+    """Bootstrap classes on every widget, so each control takes the width it is given (a select with a long option
+    would otherwise push a 390 px phone page sideways)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+
+class MeasureForm(PhoneForm):
     code = forms.ChoiceField(label=_("措施"), choices=catalogue.choices())
     description = forms.CharField(label=_("措施内容"), max_length=300, required=False)
     amount = forms.DecimalField(
@@ -30,7 +41,7 @@ class MeasureForm(forms.Form):
         self.fields["responsible"].queryset = candidates  # type: ignore[attr-defined]
 
 
-class VisitForm(forms.Form):
+class VisitForm(PhoneForm):
     kind = forms.ChoiceField(label=_("走访方式"), choices=Visit.Kind.choices)
     notes = forms.CharField(label=_("走访情况"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
     year = forms.IntegerField(label=_("收入年度"), required=False, min_value=2000)
@@ -64,7 +75,7 @@ class VisitForm(forms.Form):
         return out
 
 
-class ReidentifyForm(forms.Form):
+class ReidentifyForm(PhoneForm):
     concern = forms.ChoiceField(label=_("困难类型"), choices=Clue.Concern.choices)
     description = forms.CharField(
         label=_("情况说明"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})

@@ -397,7 +397,8 @@ def _facts(case: Case, now: datetime, notes: str, reason: str, data: dict, commi
     participants = tuple(p for p in (data.get("participants") or ()) if str(p).strip())
     return Facts(
         now=now,
-        notice_ends_at=case.notice_ends_at,
+        # local time: a guard's message shows it to the user
+        notice_ends_at=timezone.localtime(case.notice_ends_at) if case.notice_ends_at else None,
         fast_track=case.fast_track,
         commitment=commitment,
         notes=notes,

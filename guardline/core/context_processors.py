@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from guardline.accounts.roles import Perm, has_perm
 
 
@@ -11,29 +13,29 @@ def navigation(request):
         return {}
     items = []
     if has_perm(user, Perm.HANDLE_CLUES):
-        items.append(("cases:tasks", "我的待办"))
-        items.append(("cases:inbox", "线索"))
+        items.append(("cases:tasks", _("我的待办")))
+        items.append(("cases:inbox", _("线索")))
     if has_perm(user, Perm.REPORT_VISIT):
-        items.append(("assistance:visits_due", "走访"))
+        items.append(("assistance:visits_due", _("走访")))
     if has_perm(user, Perm.VIEW_REGISTRY):
-        items.append(("assistance:plan_list", "帮扶"))
+        items.append(("assistance:plan_list", _("帮扶")))
     if has_perm(user, Perm.VIEW_REGISTRY):
-        items.append(("screening:inbox", "预警"))
-        items.append(("registry:household_list", "农户台账"))
+        items.append(("screening:inbox", _("预警")))
+        items.append(("registry:household_list", _("农户台账")))
     if has_perm(user, Perm.IMPORT_REGISTRY) or has_perm(user, Perm.UPLOAD_FEEDS):
-        items.append(("ingest:batch_list", "数据导入"))
+        items.append(("ingest:batch_list", _("数据导入")))
     if has_perm(user, Perm.REVIEW_LINKS):
-        items.append(("ingest:review_list", "关联核对"))
+        items.append(("ingest:review_list", _("关联核对")))
     if has_perm(user, Perm.VIEW_REGISTRY):
-        items.append(("regions:line_list", "监测线"))
-        items.append(("regions:grid_list", "网格"))
-        items.append(("screening:catalogue", "指标与规则"))
-        items.append(("cases:overdue", "超时督办"))
-        items.append(("cases:holidays", "节假日"))
-        items.append(("reports:index", "报表"))
-        items.append(("quality:index", "疑点数据"))
+        items.append(("regions:line_list", _("监测线")))
+        items.append(("regions:grid_list", _("网格")))
+        items.append(("screening:catalogue", _("指标与规则")))
+        items.append(("cases:overdue", _("超时督办")))
+        items.append(("cases:holidays", _("节假日")))
+        items.append(("reports:index", _("报表")))
+        items.append(("quality:index", _("疑点数据")))
     if has_perm(user, Perm.VIEW_OVERSIGHT):
-        items.append(("oversight:index", "监督台账"))
+        items.append(("oversight:index", _("监督台账")))
     if has_perm(user, Perm.VIEW_AUDIT):
-        items.append(("ledger:index", "防篡改账本"))
+        items.append(("ledger:index", _("防篡改账本")))
     return {"nav_items": items}

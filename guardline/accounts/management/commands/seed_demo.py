@@ -1,7 +1,9 @@
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from guardline.accounts.models import Role, User
 from guardline.accounts.services import user_create
@@ -9,10 +11,14 @@ from guardline.regions.models import Grid, MonitoringLine, Region
 from guardline.registry.models import Household
 
 DEMO_PASSWORD = "Guardline-2026"
+DEMO_MARK = "【演示】"  # the demo's own clues start with this, so a second run adds nothing
 
 
 class Command(BaseCommand):
-    help = "Create demo accounts (one per role) and the province's monitoring lines for a county. Idempotent."
+    help = (
+        "Create demo accounts (one per role), the province's monitoring lines, the open warnings as clues, and a few "
+        "clues and cases of the demo village at different steps. Idempotent."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--county", default="520526")
@@ -75,3 +81,77 @@ class Command(BaseCommand):
         if village:
             grid, _ = Grid.objects.get_or_create(village=village, name="第一网格")
             grid.workers.add(User.objects.get(username="grid"))
+        if village:
+            self._seed_cases(county, village)
+
+    def _seed_cases(self, county: str, village: Region) -> None:
+        """The clue inbox and the case pages with something in them: every open warning of the county as a clue,
+        then three households of the demo village — a visit report waiting in the inbox, a case at the village
+        review, and a household identified last week with its plan drawn up from the recommendation."""
+        from guardline.assistance import services as assistance
+        from guardline.cases import services as cases
+        from guardline.cases.models import Case, Clue
+
+        pulled = cases.clues_pull_warnings(region_code=county)
+        self.stdout.write(f"  {pulled} clues from open warnings")
+        if Clue.objects.filter(description__startswith=DEMO_MARK).exists():
+            return
+        users = {
+            u.username: u for u in User.objects.filter(username__in=["village", "township", "county_staff"])
+        }
+        if len(users) < 3:
+            return
+        busy = Case.objects.values("household_id")
+        households = list(
+            Household.objects.filter(village_code=village.code)
+            .exclude(pk__in=busy)
+            .order_by("household_no")[:3]
+        )
+        if len(households) < 3:
+            return
+        cadre, township, county_staff = users["village"], users["township"], users["county_staff"]
+        now = timezone.now()
+
+        def report(household, concern: str, text: str, at) -> Clue:
+            clue = cases.clue_report(actor=cadre, village_code=village.code, household=household, concern=concern,
+                                     description=DEMO_MARK + text, now=at)  # fmt: skip
+            return clue.merged_into or clue
+
+        def commitment() -> SimpleUploadedFile:
+            return SimpleUploadedFile("承诺授权书.pdf", b"%PDF-1.4 demo", content_type="application/pdf")
+
+        report(households[0], "illness", "户主住院，自付费用较高，请乡镇核实", now - timedelta(hours=3))
+
+        clue = report(households[1], "disaster", "房屋受暴雨损坏", now - timedelta(days=3))
+        case = clue.case or cases.case_open(actor=township, clue=clue, now=now - timedelta(days=3))
+        cases.case_transition(actor=cadre, case=case, action="home_check", notes="已入户，房屋部分受损",
+                              files=[("commitment", commitment())], now=now - timedelta(days=2))  # fmt: skip
+        cases.case_transition(actor=township, case=case, action="compare", notes="无车辆、无商品房",
+                              now=now - timedelta(days=1))  # fmt: skip
+
+        start = now - timedelta(days=20)
+        clue = report(households[2], "illness", "家中成员患慢性病，长期用药", start)
+        case = clue.case or cases.case_open(actor=township, clue=clue, now=start)
+        review = {"participants": ["村支书", "村主任", "村民代表甲", "村民代表乙", "村民代表丙"], "votes_for": 5,
+                  "votes_against": 0, "votes_abstain": 0, "minutes": "一致同意纳入监测"}  # fmt: skip
+        steps = [
+            ("home_check", cadre, {"notes": "已入户，情况属实", "files": [("commitment", commitment())]}),
+            ("compare", township, {"notes": "无车辆、无商品房"}),
+            ("village_review", cadre, {"data": review}),
+            ("notice_close", cadre, {"notes": "公示无异议"}),
+            ("township_approve", township, {"notes": "同意"}),
+            ("county_identify", county_staff, {"data": {"category": "marginal", "risk_types": ["01"]}}),
+        ]
+        at = start + timedelta(days=1)
+        for action, actor, kwargs in steps:
+            if action == "notice_close":
+                at = case.notice_ends_at
+            case = cases.case_transition(actor=actor, case=case, action=action, now=at, **kwargs)
+            at += timedelta(days=1)
+        plan = assistance.plan_create(actor=cadre, case=case, notes="先看病，再稳就业", now=at)
+        for proposal in assistance.recommendation(case).proposals:
+            assistance.measure_add(actor=cadre, plan=plan, code=proposal.code, responsible=cadre, now=at)
+        self.stdout.write(
+            f"  demo village {village.name}: 1 clue in the inbox, 1 case at the village review, "
+            f"1 identified household with its plan"
+        )
