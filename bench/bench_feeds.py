@@ -42,6 +42,7 @@ def feeds_phase(work: Path) -> None:
     from engine.ingest.feeds import FEED_KEYS
     from guardline.ingest.models import FeedEvent
     from guardline.ingest.services import import_file
+    from guardline.ingest.stages import stage_totals
 
     started = time.monotonic()
     per_feed = {}
@@ -64,6 +65,8 @@ def feeds_phase(work: Path) -> None:
                 "seconds": round(seconds, 1),
                 "events_by_link_status": by_status,
                 "peak_rss_gib": peak_rss_gib(),
+                "per_stage": stage_totals(),
+                "load_average": os.getloadavg(),
                 "per_feed": per_feed,
             },
             ensure_ascii=False,
@@ -89,7 +92,12 @@ def main() -> None:
     )
     parser.add_argument("--county", default="520526")
     parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--phase", choices=["all", "feeds"], default="all")
+    parser.add_argument(
+        "--phase",
+        choices=["all", "setup", "feeds"],
+        default="all",
+        help="setup: only build the registry and feed files (re-use them with --workdir)",
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="guardline-bench-feeds-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -124,6 +132,8 @@ def main() -> None:
         )
         setup = guardline(env, "import_registry", str(out / "registry.csv"))
         print(f"set-up: registry of {households:,} households imported in {setup:.1f}s", file=sys.stderr)
+    if args.phase == "setup":
+        return
     subprocess.run(
         [sys.executable, __file__, "--phase", "feeds", "--workdir", str(work)], env=env, check=True
     )

@@ -163,6 +163,8 @@ GUARDLINE = {
     # An event pushed through the API re-screens its household at once (background task).
     "LIVE_SCREENING": os.environ.get("GUARDLINE_LIVE_SCREENING", "1") == "1",
     "IMPORT_CHUNK_ROWS": int(os.environ.get("GUARDLINE_IMPORT_CHUNK_ROWS", "8000")),
+    # Department feed rows stored per transaction (a few large INSERTs; see ingest.feed_services.feed_events_store).
+    "FEED_CHUNK_ROWS": int(os.environ.get("GUARDLINE_FEED_CHUNK_ROWS", "50000")),
 }
 
 LOGGING = {

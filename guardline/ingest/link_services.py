@@ -21,6 +21,7 @@ from guardline.core.changelog import change_entry, log_changes
 from guardline.registry.models import Member
 
 from .models import FeedEvent, ImportBatch
+from .stages import stage
 
 Progress = Callable[[int, int, str], None]
 # Below this many new events the model is trained together with a sample of earlier department rows (their person
@@ -122,7 +123,8 @@ def feed_events_link_probabilistic(
     run = LinkRun(examined=len(rows))
     if not rows:
         return run
-    members = _registry_table(actor)
+    with stage("link_registry_table"):
+        members = _registry_table(actor)
     training = None
     if len(rows) < MIN_TRAINING_ROWS:
         earlier = FeedEvent.objects.exclude(name="").exclude(pk__in=[r[0] for r in rows]).order_by("-id")
@@ -130,11 +132,12 @@ def feed_events_link_probabilistic(
         training = person_table(extra) if extra else None
     if progress:
         progress(0, len(rows), "按姓名、出生日期、性别、村匹配")
-    found = (
-        link_tables(person_table(rows), members, training=training, progress=progress)
-        if members.num_rows
-        else []
-    )
+    with stage("link_splink"):
+        found = (
+            link_tables(person_table(rows), members, training=training, progress=progress)
+            if members.num_rows
+            else []
+        )
     by_event = {c.row_id: c for c in found}
     households = dict(
         Member.objects.filter(pk__in={c.member_id for c in by_event.values()}).values_list(

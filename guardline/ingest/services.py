@@ -21,9 +21,10 @@ from guardline.core.context import acting
 from guardline.regions.models import Region
 from guardline.registry.services import ApplyResult, RowIssue, income_apply_rows, registry_apply_rows
 
-from .feed_services import feed_events_apply_rows
-from .link_services import feed_events_link_probabilistic
+from .feed_services import feed_events_store
+from .link_services import batch_counts_refresh, feed_events_link_probabilistic
 from .models import ImportBatch
+from .stages import stage
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
@@ -144,7 +145,8 @@ def import_file(
 def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> None:
     if progress:
         progress(0, 0, "读取与校验文件")
-    result = load_table(path, spec)
+    with stage("read_normalise"):
+        result = load_table(path, spec)
     extra: list[RowIssue] = []
     skip_rows: set[int] = set()
     if kind == "registry":
@@ -163,6 +165,11 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
         }
     total = int((result.con.execute(f"SELECT count(*) FROM {result.clean}").fetchone() or (0,))[0])
     totals = ApplyResult()
+    if kind in FEED_KEYS:
+        _run_feed(batch, result, total, totals, actor, allowed, progress)
+        with stage("report"):
+            _finish(batch, kind, result, totals, extra)
+        return
     done = 0
     chunk: list[dict] = []
     current_household = None
@@ -179,12 +186,6 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
             totals.add(part)
         elif kind == "income":
             totals.add(income_apply_rows(chunk, actor_id=actor_id, allowed=allowed))
-        else:
-            linked = feed_events_apply_rows(spec, chunk, batch=batch, allowed=allowed)
-            totals.created += linked.created
-            totals.unchanged += linked.unchanged
-            feed_counts["linked"] += linked.linked
-            feed_counts["unlinked"] += linked.unlinked
         failpoints.hit("import_after_chunk")
         done += len(chunk)
         chunk = []
@@ -192,25 +193,52 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
             progress(done, total, "写入数据库")
 
     limit = settings.GUARDLINE["IMPORT_CHUNK_ROWS"]
-    feed_counts = {"linked": 0, "unlinked": 0}
     group = "household_no" if "household_no" in {f.name for f in spec.fields} else "source_row"
-    for rows in result.iter_clean(batch_size=5000, order_by=(group, "source_row")):
-        for row in rows:
-            if row["source_row"] in skip_rows:
-                continue
-            # Cut chunks only between households, so a household is always applied whole.
-            if len(chunk) >= limit and row[group] != current_household:
-                flush()
-            chunk.append(row)
-            current_household = row[group]
-    flush()
-    batch.linked, batch.unlinked = feed_counts["linked"], feed_counts["unlinked"]
-    if kind in FEED_KEYS and batch.unlinked:
-        # Rows without a usable ID: linked by name, birth date, sex and village, this batch only.
-        batch.save(update_fields=["linked", "unlinked"])
-        feed_events_link_probabilistic(batch=batch, actor=actor, progress=progress)
+    with stage("store"):
+        for rows in result.iter_clean(batch_size=5000, order_by=(group, "source_row")):
+            for row in rows:
+                if row["source_row"] in skip_rows:
+                    continue
+                # Cut chunks only between households, so a household is always applied whole.
+                if len(chunk) >= limit and row[group] != current_household:
+                    flush()
+                chunk.append(row)
+                current_household = row[group]
+        flush()
+    with stage("report"):
+        _finish(batch, kind, result, totals, extra)
+
+
+def _run_feed(
+    batch, result, total: int, totals: ApplyResult, actor, allowed, progress: Progress | None
+) -> None:
+    """A department feed: events stored set-based and linked by ID number, then the rows without a usable ID
+    linked by name, birth date, sex and village (this batch only)."""
+
+    def after_chunk(done: int, _rows: int) -> None:
+        failpoints.hit("import_after_chunk")
+        if progress:
+            progress(done, total, "写入数据库")
+
+    with stage("store"):
+        stored = feed_events_store(
+            result,
+            batch=batch,
+            allowed=allowed,
+            chunk_rows=settings.GUARDLINE["FEED_CHUNK_ROWS"],
+            after_chunk=after_chunk,
+        )
+        totals.created, totals.unchanged = stored.created, stored.unchanged
+        batch_counts_refresh([batch.pk])
+        batch.refresh_from_db(fields=["linked", "unlinked", "review"])
+    if batch.unlinked:
+        with stage("link_probabilistic"):
+            feed_events_link_probabilistic(batch=batch, actor=actor, progress=progress)
         batch.refresh_from_db(fields=["linked", "unlinked", "review"])
 
+
+def _finish(batch, kind, result, totals, extra) -> None:
+    """The row-level report, the batch's counts and status."""
     result.add_issues([i.__dict__ for i in totals.issues + extra])
     report = Path(tempfile.mkstemp(prefix=f"guardline-report-{batch.pk}-", suffix=".xlsx")[1])
     write_error_report(result, report)
