@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from guardline.accounts.scope import region_q
-from guardline.core.bulk import update_rows
 from guardline.core.changelog import change_entry, log_changes
 from guardline.registry.models import Member
 
@@ -120,6 +119,10 @@ def feed_events_link_probabilistic(
     lower = settings.GUARDLINE["LINK_LOWER"] if lower is None else lower
     pending = _pending(batch=batch, feed=feed, relink=relink)
     rows = _person_rows(pending)
+    batch_ids = (
+        {batch.pk} if batch is not None else set(pending.values_list("batch_id", flat=True).distinct())
+    )
+    batch_ids.discard(None)
     run = LinkRun(examined=len(rows))
     if not rows:
         return run
@@ -144,31 +147,52 @@ def feed_events_link_probabilistic(
             "id", "household_id"
         )
     )
-    now = timezone.now()
-    with transaction.atomic():
-        events = list(FeedEvent.objects.select_for_update().filter(pk__in=[r[0] for r in rows]))
-        for event in events:
-            candidate = by_event.get(event.pk)
-            verdict = decide(candidate, upper=upper, lower=lower) if candidate else "none"
-            event.link_examined_at = now
-            if verdict == "link" and candidate:
-                event.member_id, event.household_id = candidate.member_id, households[candidate.member_id]
-                event.link_status, event.link_method = FeedEvent.LinkStatus.LINKED, "probabilistic"
-                event.link_score, event.candidate_id = candidate.probability, None
-                event.link_note = f"按姓名、出生日期、性别、村匹配（{candidate.probability:.4f}）"
-                run.linked += 1
-            elif verdict == "review" and candidate:
-                event.link_status, event.candidate_id = FeedEvent.LinkStatus.REVIEW, candidate.member_id
-                event.link_score = candidate.probability
-                event.link_note = f"匹配不确定（{candidate.probability:.4f}），待人工核对"
-                run.review += 1
-            else:
-                event.link_score = candidate.probability if candidate else None
-                event.link_note = "未找到足够相似的人员"
-                run.unlinked += 1
-        update_rows(FeedEvent, events, (*LINK_FIELDS, "link_examined_at"))
-        batch_counts_refresh({e.batch_id for e in events if e.batch_id})
+    # The time goes through Django's adaptation once, as the ORM would store it.
+    now = FeedEvent._meta.get_field("link_examined_at").get_db_prep_save(timezone.now(), connection)
+    # One UPDATE per verdict, each run for many events (executemany); only the fields the verdict changes are
+    # written, and only while the event is still unlinked (a clerk's concurrent decision is never overwritten).
+    linked, review, none = [], [], []
+    for pk, *_ in rows:
+        candidate = by_event.get(pk)
+        verdict = decide(candidate, upper=upper, lower=lower) if candidate else "none"
+        if verdict == "link" and candidate:
+            note = f"按姓名、出生日期、性别、村匹配（{candidate.probability:.4f}）"
+            linked.append(
+                (candidate.member_id, households[candidate.member_id], candidate.probability, note, now, pk)
+            )
+        elif verdict == "review" and candidate:
+            note = f"匹配不确定（{candidate.probability:.4f}），待人工核对"
+            review.append((candidate.member_id, candidate.probability, note, now, pk))
+        else:
+            none.append((candidate.probability if candidate else None, "未找到足够相似的人员", now, pk))
+    run.linked, run.review, run.unlinked = len(linked), len(review), len(none)
+    S = FeedEvent.LinkStatus
+    with stage("link_write"), transaction.atomic():
+        _update(
+            "member_id = %s, household_id = %s, link_score = %s, link_note = %s, link_examined_at = %s, "
+            f"link_status = '{S.LINKED}', link_method = 'probabilistic', candidate_id = NULL",
+            linked,
+        )
+        _update(
+            "candidate_id = %s, link_score = %s, link_note = %s, link_examined_at = %s, "
+            f"link_status = '{S.REVIEW}'",
+            review,
+        )
+        _update("link_score = %s, link_note = %s, link_examined_at = %s", none)
+        batch_counts_refresh(batch_ids)
     return run
+
+
+def _update(assignments: str, params: list[tuple]) -> None:
+    """UPDATE feed events by primary key (the last parameter), only those still unlinked."""
+    if not params:
+        return
+    table = connection.ops.quote_name(FeedEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments} WHERE id = %s AND link_status = '{FeedEvent.LinkStatus.UNLINKED}'",
+            params,
+        )
 
 
 def batch_counts_refresh(batch_ids) -> None:
