@@ -109,7 +109,7 @@ def test_killed_feed_import_resumes_without_loss_or_duplicates(env, tmp_path):
     assert again.returncode == 0, again.stderr
     rows = db.execute(
         "SELECT rows_accepted, created, unchanged, linked, review, unlinked FROM ingest_importbatch "
-        "WHERE status = 'done'"
+        "WHERE status = 'done' AND kind = 'feed'"
     ).fetchone()
     accepted, created, unchanged, linked, review, unlinked = rows
     assert (created, unchanged) == (accepted - 40, 40)
