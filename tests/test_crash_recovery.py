@@ -117,8 +117,15 @@ def test_killed_feed_import_resumes_without_loss_or_duplicates(env, tmp_path):
         "SELECT count(*), count(DISTINCT source_row) FROM ingest_feedevent"
     ).fetchone()
     assert total == distinct_rows == accepted  # every accepted row stored once
-    # The re-run's counts cover its own events; the first run's 40 stay with the failed batch (lineage).
+    # The re-run's counts cover its own events; the first run's 40 stay with the failed batch (lineage), and the
+    # rows without ID among them were linked by the re-run too.
     assert linked + review + unlinked == created
+    assert (
+        db.execute(
+            "SELECT count(*) FROM ingest_feedevent WHERE id_number = '' AND name <> '' AND link_examined_at IS NULL"
+        ).fetchone()[0]
+        == 0
+    )
     assert [
         r[0] for r in db.execute("SELECT status FROM ingest_importbatch WHERE kind='feed' ORDER BY id")
     ] == [

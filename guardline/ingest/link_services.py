@@ -94,7 +94,7 @@ def _registry_table(actor):
     return table
 
 
-def _pending(*, batch: ImportBatch | None, feed: str | None, relink: bool):
+def _pending(*, batch: ImportBatch | None, feed: str | None, relink: bool, also: tuple[int, ...] = ()):
     pending = FeedEvent.objects.filter(link_status=FeedEvent.LinkStatus.UNLINKED, id_number="").exclude(
         name=""
     )
@@ -103,7 +103,7 @@ def _pending(*, batch: ImportBatch | None, feed: str | None, relink: bool):
     else:
         pending = pending.filter(link_examined_at__isnull=True)
     if batch is not None:
-        pending = pending.filter(batch=batch)
+        pending = pending.filter(batch_id__in=[batch.pk, *also])
     if feed:
         pending = pending.filter(feed=feed)
     return pending
@@ -112,6 +112,7 @@ def _pending(*, batch: ImportBatch | None, feed: str | None, relink: bool):
 def feed_events_link_probabilistic(
     *,
     batch: ImportBatch | None = None,
+    also_batches: tuple[int, ...] = (),
     feed: str | None = None,
     actor=None,
     relink: bool = False,
@@ -122,15 +123,17 @@ def feed_events_link_probabilistic(
     """Link events without a usable ID by name, birth date, sex and village.
 
     Only events never examined before (or, with `relink`, every unlinked event no clerk has decided on); with
-    `batch`, only that batch's. With `actor`, candidates come only from the actor's regions, as for ID links."""
+    `batch`, only that batch's (and `also_batches`': the runs of the same file a crash cut short). With `actor`, candidates come only from the actor's regions, as for ID links."""
     from engine.linkage import decide, link_tables, person_table
 
     upper = settings.GUARDLINE["LINK_UPPER"] if upper is None else upper
     lower = settings.GUARDLINE["LINK_LOWER"] if lower is None else lower
-    pending = _pending(batch=batch, feed=feed, relink=relink)
+    pending = _pending(batch=batch, feed=feed, relink=relink, also=also_batches)
     rows = _person_rows(pending)
     batch_ids = (
-        {batch.pk} if batch is not None else set(pending.values_list("batch_id", flat=True).distinct())
+        {batch.pk, *also_batches}
+        if batch is not None
+        else set(pending.values_list("batch_id", flat=True).distinct())
     )
     batch_ids.discard(None)
     run = LinkRun(examined=len(rows))

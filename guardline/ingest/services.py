@@ -122,9 +122,11 @@ def import_file(
         kind=batch_kind, feed=feed, file_name=name, sha256=sha, created_by=actor, job=job
     )
     # An earlier run of the same file that died mid-way is finished by this one.
-    ImportBatch.objects.filter(
+    interrupted = ImportBatch.objects.filter(
         kind=batch_kind, feed=feed, sha256=sha, status=ImportBatch.Status.RUNNING
-    ).exclude(pk=batch.pk).update(
+    ).exclude(pk=batch.pk)
+    interrupted_ids = tuple(interrupted.values_list("pk", flat=True))
+    interrupted.update(
         status=ImportBatch.Status.FAILED,
         finished_at=timezone.now(),
         message=f"导入中断（进程异常退出）；已由批次 #{batch.pk} 重新导入，已写入的户不会重复。",
@@ -132,7 +134,7 @@ def import_file(
     allowed = (lambda code: in_scope(actor, code)) if actor is not None else None
     try:
         with acting(job_id=job.pk if job else None, reason=f"import:{kind}:{batch.pk}"):
-            _run(batch, kind, path, spec, actor, allowed, progress)
+            _run(batch, kind, path, spec, actor, allowed, progress, interrupted_ids)
     except Exception as exc:
         batch.status = ImportBatch.Status.FAILED
         batch.message = f"{type(exc).__name__}: {exc}"
@@ -142,7 +144,9 @@ def import_file(
     return batch
 
 
-def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> None:
+def _run(
+    batch, kind, path, spec, actor, allowed, progress: Progress | None, interrupted: tuple[int, ...] = ()
+) -> None:
     if progress:
         progress(0, 0, "读取与校验文件")
     with stage("read_normalise"):
@@ -166,7 +170,7 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
     total = int((result.con.execute(f"SELECT count(*) FROM {result.clean}").fetchone() or (0,))[0])
     totals = ApplyResult()
     if kind in FEED_KEYS:
-        _run_feed(batch, result, total, totals, actor, allowed, progress)
+        _run_feed(batch, result, total, totals, actor, allowed, progress, interrupted)
         with stage("report"):
             _finish(batch, kind, result, totals, extra)
         return
@@ -210,10 +214,11 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
 
 
 def _run_feed(
-    batch, result, total: int, totals: ApplyResult, actor, allowed, progress: Progress | None
+    batch, result, total: int, totals: ApplyResult, actor, allowed, progress: Progress | None, interrupted=()
 ) -> None:
     """A department feed: events stored set-based and linked by ID number, then the rows without a usable ID
-    linked by name, birth date, sex and village (this batch only)."""
+    linked by name, birth date, sex and village: this batch's, and those an interrupted run of the same file
+    stored but never got to link."""
 
     def after_chunk(done: int, _rows: int) -> None:
         failpoints.hit("import_after_chunk")
@@ -231,9 +236,11 @@ def _run_feed(
         totals.created, totals.unchanged = stored.created, stored.unchanged
         batch_counts_refresh([batch.pk])
         batch.refresh_from_db(fields=["linked", "unlinked", "review"])
-    if batch.unlinked:
+    if batch.unlinked or interrupted:
         with stage("link_probabilistic"):
-            feed_events_link_probabilistic(batch=batch, actor=actor, progress=progress)
+            feed_events_link_probabilistic(
+                batch=batch, also_batches=interrupted, actor=actor, progress=progress
+            )
         batch.refresh_from_db(fields=["linked", "unlinked", "review"])
 
 
