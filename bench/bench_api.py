@@ -71,6 +71,7 @@ def environment(work: Path) -> dict[str, str]:
         GUARDLINE_VAR_DIR=str(work / "var"),
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(40),
+        GUARDLINE_LEDGER_KEY=secrets.token_urlsafe(32),
         GUARDLINE_SSL_REDIRECT="0",
         GUARDLINE_ALLOWED_HOSTS="127.0.0.1,localhost",
         GUARDLINE_LOG_LEVEL="ERROR",

@@ -5,7 +5,12 @@ then probabilistically for rows without a usable ID) against a registry of ~1M m
 
 Set-up (not timed): a fresh database, the county's divisions, a simulated county (with rows about people outside the
 registry mixed into the feeds) and its registry import. Timed: every feed file imported with the platform's importer
-(`guardline import_feed`'s service) in one process, whose peak memory is reported. Prints one JSON line.
+(`guardline import_feed`'s service) in one process, whose peak memory is reported. Prints one JSON line with
+wall-clock and CPU seconds (whole process, DuckDB's threads included) in total, per feed and per stage, and the load
+average before and after: on a shared machine wall-clock includes waiting for a core, CPU seconds do not.
+
+`--phase setup --workdir DIR` only builds the registry and feed files; `--phase feeds --workdir DIR` then times the
+feeds against that database (copy the database first to time again from the same start).
 """
 
 from __future__ import annotations
@@ -42,11 +47,13 @@ def feeds_phase(work: Path) -> None:
     from engine.ingest.feeds import FEED_KEYS
     from guardline.ingest.models import FeedEvent
     from guardline.ingest.services import import_file
+    from guardline.ingest.stages import stage_cpu_totals, stage_totals
 
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
+    load_before = os.getloadavg()
     per_feed = {}
     for key in FEED_KEYS:
-        t = time.monotonic()
+        t, c = time.monotonic(), time.process_time()
         batch = import_file(key, work / "county" / "feeds" / f"{key}.csv")
         per_feed[key] = {
             "rows": batch.rows_read,
@@ -54,8 +61,10 @@ def feeds_phase(work: Path) -> None:
             "review": batch.review,
             "unlinked": batch.unlinked,
             "seconds": round(time.monotonic() - t, 1),
+            "cpu_seconds": round(time.process_time() - c, 1),
         }
     seconds = time.monotonic() - started
+    cpu_seconds = time.process_time() - cpu_started
     by_status = dict(FeedEvent.objects.values_list("link_status").annotate(n=Count("id")))
     print(
         json.dumps(
@@ -64,6 +73,11 @@ def feeds_phase(work: Path) -> None:
                 "seconds": round(seconds, 1),
                 "events_by_link_status": by_status,
                 "peak_rss_gib": peak_rss_gib(),
+                "cpu_seconds": round(cpu_seconds, 1),
+                "per_stage": stage_totals(),
+                "per_stage_cpu": stage_cpu_totals(),
+                "load_average_before": [round(x, 2) for x in load_before],
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
                 "per_feed": per_feed,
             },
             ensure_ascii=False,
@@ -89,7 +103,12 @@ def main() -> None:
     )
     parser.add_argument("--county", default="520526")
     parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--phase", choices=["all", "feeds"], default="all")
+    parser.add_argument(
+        "--phase",
+        choices=["all", "setup", "feeds"],
+        default="all",
+        help="setup: only build the registry and feed files (re-use them with --workdir)",
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="guardline-bench-feeds-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -124,6 +143,8 @@ def main() -> None:
         )
         setup = guardline(env, "import_registry", str(out / "registry.csv"))
         print(f"set-up: registry of {households:,} households imported in {setup:.1f}s", file=sys.stderr)
+    if args.phase == "setup":
+        return
     subprocess.run(
         [sys.executable, __file__, "--phase", "feeds", "--workdir", str(work)], env=env, check=True
     )

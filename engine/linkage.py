@@ -17,6 +17,7 @@ model, so chunking changes speed and memory only, never the result.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -59,16 +60,47 @@ def _arrow(rows: Sequence[PersonRow]) -> pa.Table:
         uid, name, birth, sex, village, id15 = [], [], [], [], [], []
     else:
         uid, name, birth, sex, village, id15 = (list(col) for col in zip(*rows, strict=True))
+    return person_columns(uid, name, birth, sex, village, id15)
+
+
+def _text(values) -> pa.Array:
+    """Strings with "" as NULL."""
+    import pyarrow.compute as pc
+
+    array = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values, pa.string())
+    array = array.cast(pa.string())
+    return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+
+
+def person_columns(uid, name, birth, sex, village, id15) -> pa.Table:
+    """The Arrow form `link_tables` takes, from columns (lists or Arrow arrays; birth dates as dates or ISO text):
+    pinyin (per distinct name) and township code added, "" as NULL."""
+    import pyarrow.compute as pc
+
+    names, villages = _text(name), _text(village)
+    if isinstance(names, pa.ChunkedArray):
+        names = names.combine_chunks()
+    distinct = pc.unique(names)
+    spelled = pa.array([pinyin(n) if n else None for n in distinct.to_pylist()], pa.string())
+    births = birth if isinstance(birth, pa.Array | pa.ChunkedArray) else pa.array(birth)
+    if not pa.types.is_date32(births.type):
+        births = (
+            births.cast(pa.date32())
+            if len(births) and not pa.types.is_null(births.type)
+            else (pa.nulls(len(births), pa.date32()))
+        )
     return pa.table(
         {
-            "uid": pa.array(uid, pa.int64()),
-            "name": pa.array([n or None for n in name], pa.string()),
-            "name_py": pa.array([pinyin(n) if n else None for n in name], pa.string()),
-            "birth_date": pa.array(birth, pa.date32()),
-            "sex": pa.array([s or None for s in sex], pa.string()),
-            "village_code": pa.array([v or None for v in village], pa.string()),
-            "township_code": pa.array([v[:9] if v else None for v in village], pa.string()),
-            "id15": pa.array([i or None for i in id15], pa.string()),
+            "uid": pa.array(uid, pa.int64())
+            if not isinstance(uid, pa.Array | pa.ChunkedArray)
+            else uid.cast(pa.int64()),
+            "name": names,
+            "name_py": pc.take(spelled, pc.index_in(names, distinct)),
+            "birth_date": births,
+            "sex": _text(sex),
+            "village_code": villages,
+            "township_code": pc.utf8_slice_codeunits(villages, 0, 9),
+            "id15": _text(id15),
         }
     )
 
@@ -127,19 +159,51 @@ def _settings():
     )
 
 
+_registry_lock = threading.Lock()
+_registry: list = []  # [(weak reference to the members table, DuckDB connection holding it as registry_rows)]
+
+
+def _registry_connection(members: pa.Table) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with `members` loaded as registry_rows, reused while the same members table is linked
+    against again (a multi-feed import links every file against one registry table: it is loaded once)."""
+    import weakref
+
+    if _registry and _registry[0][0]() is members:
+        return _registry[0][1]
+    _release_registry()
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    # DuckDB would otherwise cache up to 80 % of RAM; beyond the limit it spills to temporary files instead.
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.register("members_arrow", members)
+    con.execute("CREATE TABLE registry_rows AS SELECT * FROM members_arrow")
+    con.unregister("members_arrow")
+    _registry.append((weakref.ref(members, lambda _ref: _release_registry()), con))
+    return con
+
+
+def _release_registry() -> None:
+    while _registry:
+        _registry.pop()[1].close()
+
+
+def _clear_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what one linkage left in the shared connection (Splink's tables and views), keeping registry_rows."""
+    for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall():
+        con.execute(f'DROP VIEW IF EXISTS "{name}"')
+    for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name <> 'registry_rows'"
+    ).fetchall():
+        con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
 class LinkageModel:
     """A Fellegi–Sunter model trained on (a sample of) the rows to link and the registry, then applied in chunks."""
 
     def __init__(self, rows: pa.Table, members: pa.Table):
         from splink import block_on
 
-        self.con = duckdb.connect()
-        self.con.execute("SET enable_progress_bar = false")
-        # DuckDB would otherwise cache up to 80 % of RAM; beyond the limit it spills to temporary files instead.
-        self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        self.con.register("members_arrow", members)
-        self.con.execute("CREATE TABLE registry_rows AS SELECT * FROM members_arrow")
-        self.con.unregister("members_arrow")
+        self.con = _registry_connection(members)
         self.members = len(members)
         sample = (
             rows if len(rows) <= CHUNK_ROWS else rows.take(list(range(0, len(rows), len(rows) // CHUNK_ROWS)))
@@ -233,12 +297,20 @@ def link_tables(
     progress: Progress | None = None,
 ) -> list[Candidate]:
     """`best_candidates` on Arrow tables made by `person_table` (large inputs skip the Python tuples)."""
-    model = LinkageModel(pa.concat_tables([table, training]) if training is not None else table, members)
     out: list[Candidate] = []
-    for start in range(0, len(table), chunk_rows):
-        out += model.best(table.slice(start, chunk_rows), floor=floor)
-        if progress is not None:
-            progress(min(start + chunk_rows, len(table)), len(table), "按姓名、出生日期、性别、村匹配")
+    with _registry_lock:  # one linkage at a time per process: they share the registry's connection
+        try:
+            model = LinkageModel(
+                pa.concat_tables([table, training]) if training is not None else table, members
+            )
+            for start in range(0, len(table), chunk_rows):
+                out += model.best(table.slice(start, chunk_rows), floor=floor)
+                if progress is not None:
+                    progress(
+                        min(start + chunk_rows, len(table)), len(table), "按姓名、出生日期、性别、村匹配"
+                    )
+        finally:
+            _clear_work_tables(_registry_connection(members))
     return out
 
 

@@ -77,3 +77,58 @@ def test_killed_import_resumes_without_loss_or_duplicates(env, tmp_path):
     assert db.execute("SELECT count(*) FROM core_changelog WHERE action='update'").fetchone()[0] == 0
     statuses = [r[0] for r in db.execute("SELECT status FROM ingest_importbatch ORDER BY id")]
     assert statuses == ["failed", "done"]
+
+
+def test_killed_feed_import_resumes_without_loss_or_duplicates(env, tmp_path):
+    """Feeds commit in chunks of rows: a kill keeps the chunks committed before it, and the re-run stores the rest
+    once (the natural key makes the rows already written no-ops)."""
+    from simulate import simulate_county
+
+    out = tmp_path / "county"
+    db_path = Path(env["DATABASE_URL"].removeprefix("sqlite:///"))
+    simulate_county(
+        households=120,
+        seed=5,
+        out_dir=out,
+        divisions_dir=Path(__file__).resolve().parents[2] / "shared" / "data" / "divisions",
+        outsiders=True,
+    )
+    assert guardline(env, "import_registry", str(out / "registry.csv")).returncode == 0
+    path = out / "feeds" / "medical_settlement.csv"
+    small = {**env, "GUARDLINE_FEED_CHUNK_ROWS": "20"}
+    killed = guardline(
+        {**small, "GUARDLINE_FAILPOINT": "import_after_chunk:2"},
+        "import_feed",
+        "medical_settlement",
+        str(path),
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    db = sqlite3.connect(db_path)
+    assert db.execute("SELECT count(*) FROM ingest_feedevent").fetchone()[0] == 40  # two chunks committed
+    again = guardline(small, "import_feed", "medical_settlement", str(path))
+    assert again.returncode == 0, again.stderr
+    rows = db.execute(
+        "SELECT rows_accepted, created, unchanged, linked, review, unlinked FROM ingest_importbatch "
+        "WHERE status = 'done' AND kind = 'feed'"
+    ).fetchone()
+    accepted, created, unchanged, linked, review, unlinked = rows
+    assert (created, unchanged) == (accepted - 40, 40)
+    total, distinct_rows = db.execute(
+        "SELECT count(*), count(DISTINCT source_row) FROM ingest_feedevent"
+    ).fetchone()
+    assert total == distinct_rows == accepted  # every accepted row stored once
+    # The re-run's counts cover its own events; the first run's 40 stay with the failed batch (lineage), and the
+    # rows without ID among them were linked by the re-run too.
+    assert linked + review + unlinked == created
+    assert (
+        db.execute(
+            "SELECT count(*) FROM ingest_feedevent WHERE id_number = '' AND name <> '' AND link_examined_at IS NULL"
+        ).fetchone()[0]
+        == 0
+    )
+    assert [
+        r[0] for r in db.execute("SELECT status FROM ingest_importbatch WHERE kind='feed' ORDER BY id")
+    ] == [
+        "failed",
+        "done",
+    ]

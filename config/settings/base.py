@@ -258,6 +258,8 @@ GUARDLINE = {
     # A learned screening model (directory with model.txt + model.json from `guardline train_screening_model`):
     # used only when its held-out comparison says it beats the index; "" = the index alone.
     "SCREENING_MODEL": os.environ.get("GUARDLINE_SCREENING_MODEL", ""),
+    # Department feed rows stored per transaction (a few large INSERTs; see ingest.feed_services.feed_events_store).
+    "FEED_CHUNK_ROWS": int(os.environ.get("GUARDLINE_FEED_CHUNK_ROWS", "50000")),
 }
 
 LOGGING = {

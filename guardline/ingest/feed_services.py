@@ -22,6 +22,7 @@ from guardline.core.bulk import insert_rows
 from guardline.registry.models import Member
 
 from .models import FeedEvent, ImportBatch
+from .stages import stage as _stage
 
 PERSON_FIELDS = ("id_number", "name", "birth_date", "village_code", "sex_text")
 EVENT_INSERT = (
@@ -246,3 +247,247 @@ def feed_feedback_xlsx(batch: ImportBatch) -> bytes:
                         rejected.write(i, j, "" if v is None else v)
     book.close()
     return out.getvalue()
+
+
+# --- Files: the same rules set-based -----------------------------------------------------------------------------
+#
+# A file of a million rows is stored without a Python object per row: DuckDB computes every column of the event
+# (natural-key hash, payload, link by ID number) from the normalised table, and the rows go to the database in a
+# few large INSERT … ON CONFLICT DO NOTHING statements, each chunk in its own transaction. The unique natural key
+# makes a re-sent record (or a chunk written before a crash) a no-op, so a killed import re-run loses and duplicates
+# nothing. The results equal feed_events_apply_rows' row by row (guardline/ingest/tests/test_feed_bulk.py).
+
+STORE_CHUNK_ROWS = 50_000
+_HASH_TYPES = ("VARCHAR", "DATE", "INTEGER", "BIGINT", "SMALLINT", "BOOLEAN")
+_NEEDS_ESCAPE = '[[:cntrl:]"\\\\]'  # what json.dumps would escape: such rows are hashed in Python
+
+
+@dataclass
+class FeedStoreResult:
+    rows: int = 0
+    created: int = 0
+    unchanged: int = 0
+    out_of_scope: int = 0
+
+
+def _sql_lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _key_json_sql(spec: TableSpec, types: dict[str, str]) -> str | None:
+    """DuckDB SQL of json.dumps([spec.key, *natural key], ensure_ascii=False) for rows whose text needs no escape
+    (natural_key_hash's input, byte for byte), or None when a key column has a type this does not cover."""
+    parts = [_sql_lit(json.dumps(spec.key, ensure_ascii=False))]
+    for name in spec.natural_key:
+        col, kind = f'"{name}"', types[name]
+        if kind == "VARCHAR" or kind == "DATE":
+            text = f"'\"' || CAST({col} AS VARCHAR) || '\"'"
+        elif kind.startswith("DECIMAL"):
+            text = f"'\"' || CAST({col} AS VARCHAR) || '\"'"  # _json: str(Decimal)
+        elif kind in _HASH_TYPES:
+            text = (
+                f"CASE WHEN {col} THEN 'true' ELSE 'false' END"
+                if kind == "BOOLEAN"
+                else f"CAST({col} AS VARCHAR)"
+            )
+        else:
+            return None
+        parts.append(f"COALESCE({text}, 'null')")
+    return "'[' || " + " || ', ' || ".join(parts) + " || ']'"
+
+
+def _escape_check_sql(spec: TableSpec, types: dict[str, str]) -> str:
+    texts = [f'"{n}"' for n in spec.natural_key if types[n] == "VARCHAR"]
+    if not texts:
+        return "false"
+    return " OR ".join(f"COALESCE(regexp_matches({c}, '{_NEEDS_ESCAPE}'), false)" for c in texts)
+
+
+def _key_hashes(con, spec: TableSpec, clean: str, table: str) -> None:
+    """`table` (source_row, key_hash) for every row of `clean`: in SQL where the JSON needs no escapes, else with
+    natural_key_hash itself."""
+    types = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {clean}").fetchall()}
+    key_json = _key_json_sql(spec, types)
+    if key_json is None:
+        con.execute(f"CREATE OR REPLACE TABLE {table} (source_row INTEGER, key_hash VARCHAR)")
+        python_rows = f"SELECT * FROM {clean}"
+    else:
+        check = _escape_check_sql(spec, types)
+        con.execute(
+            f"CREATE OR REPLACE TABLE {table} AS SELECT source_row, sha256({key_json}) AS key_hash "
+            f"FROM {clean} WHERE NOT ({check})"
+        )
+        python_rows = f"SELECT * FROM {clean} WHERE {check}"
+    cursor = con.cursor()
+    cursor.execute(python_rows)
+    names = [d[0] for d in cursor.description]
+    while batch := cursor.fetchmany(10000):
+        hashed = []
+        for values in batch:
+            row = dict(zip(names, values, strict=True))
+            hashed.append((row["source_row"], natural_key_hash(spec, row)))
+        con.executemany(f"INSERT INTO {table} VALUES (?, ?)", hashed)
+
+
+def _id_links(con, clean: str, table: str, allowed: Callable[[str], bool] | None) -> None:
+    """`table` (id_number, member_id, household_id, in_scope) for the file's ID numbers held by a member."""
+    import pyarrow as pa
+
+    numbers = {
+        n for (n,) in con.execute(f"SELECT DISTINCT id_number FROM {clean} WHERE id_number <> ''").fetchall()
+    }
+    members = _members_by_id(numbers) if numbers else {}
+    scope = {v: (allowed is None or allowed(v)) for v in {v for _, _, v in members.values()}}
+    links = pa.table(
+        {
+            "id_number": pa.array(list(members), pa.string()),
+            "member_id": pa.array([m[0] for m in members.values()], pa.int64()),
+            "household_id": pa.array([m[1] for m in members.values()], pa.int64()),
+            "in_scope": pa.array([scope[m[2]] for m in members.values()], pa.bool_()),
+        }
+    )
+    con.register(f"{table}_arrow", links)
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_arrow")
+    con.unregister(f"{table}_arrow")
+
+
+def _value_map(con, clean: str, column: str, table: str, convert: Callable[[Any], Any], kind: str) -> None:
+    """`table` (value, mapped) over the distinct values of `column`, mapped by the Python function the row path
+    uses, so both paths agree exactly (the distinct values are few: sexes, categories)."""
+    import pyarrow as pa
+
+    values = [v for (v,) in con.execute(f'SELECT DISTINCT "{column}" FROM {clean}').fetchall()]
+    mapped = pa.table({"value": pa.array(values), "mapped": pa.array([convert(v) for v in values], kind)})
+    con.register(f"{table}_arrow", mapped)
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_arrow")
+    con.unregister(f"{table}_arrow")
+
+
+def feed_events_store(
+    result,
+    *,
+    batch: ImportBatch,
+    allowed: Callable[[str], bool] | None = None,
+    chunk_rows: int = STORE_CHUNK_ROWS,
+    after_chunk: Callable[[int, int], None] | None = None,
+) -> FeedStoreResult:
+    """Store the accepted rows of a loaded feed file (engine.ingest.LoadResult) as events of `batch`, linked by ID
+    number; rows whose natural key is already stored are left alone (counted as unchanged). Chunks of `chunk_rows`
+    are committed one by one; `after_chunk(done, total)` runs after each commit."""
+    spec: TableSpec = result.spec
+    con, clean = result.con, result.clean
+    prefix = f"{clean}_store"
+    hashes, links, sexes, kinds = (f"{prefix}_{n}" for n in ("hash", "links", "sex", "kind"))
+    with _stage("store_prepare"):
+        _key_hashes(con, spec, clean, hashes)
+        _id_links(con, clean, links, allowed)
+        _value_map(con, clean, "sex_text", sexes, _sex, "string")
+        kind_sql, kind_join = "''", ""
+        if spec.screen_kind:
+            _value_map(con, clean, spec.screen_kind, kinds, lambda v: str(v or "")[:30], "string")
+            kind_sql = "COALESCE(k.mapped, '')"  # NULL → "" as str(None or "")
+            kind_join = f'LEFT JOIN {kinds} k ON k.value = c."{spec.screen_kind}"'
+        amount_sql = f'CAST(c."{spec.screen_amount}" AS DOUBLE)' if spec.screen_amount else "NULL"
+        own = [f for f in spec.fields if f.name not in PERSON_FIELDS]
+        payload = ", ".join(
+            f"{_sql_lit(f.name)}, "
+            # _json: dates and decimals as text, numbers and booleans as themselves
+            + (f'c."{f.name}"' if f.kind in ("int", "bool") else f'CAST(c."{f.name}" AS VARCHAR)')
+            for f in own
+        )
+        S = FeedEvent.LinkStatus
+        village_level = spec.require_one_of == ("village_code",)
+        status = (
+            f"CASE WHEN l.member_id IS NOT NULL AND l.in_scope THEN '{S.LINKED}' "
+            + (f"WHEN l.member_id IS NULL THEN '{S.VILLAGE}' " if village_level else "")
+            + f"ELSE '{S.UNLINKED}' END"
+        )
+        notes = (
+            "CASE WHEN l.member_id IS NOT NULL AND l.in_scope THEN '' "
+            "WHEN l.member_id IS NOT NULL THEN '该人员所在户不在上传者管辖范围内，未关联' "
+            + ("WHEN TRUE THEN '' " if village_level else "")
+            + "WHEN COALESCE(c.id_number, '') <> '' THEN '身份证号在台账中不存在' "
+            "WHEN c.id_number_status = 'excel_damaged' THEN '身份证号被Excel损坏，待按姓名、出生日期、村匹配' "
+            "ELSE '无有效身份证号，待按姓名、出生日期、村匹配' END"
+        )
+        method = (
+            "CASE WHEN l.member_id IS NOT NULL AND l.in_scope THEN 'id_exact' "
+            + ("WHEN l.member_id IS NULL THEN 'village' " if village_level else "")
+            + "ELSE '' END"
+        )
+        linked = "l.member_id IS NOT NULL AND l.in_scope"
+        select = f"""
+            SELECT h.key_hash, c.source_row, CAST(c."{spec.event_date}" AS VARCHAR),
+                   COALESCE(c.id_number, ''), COALESCE(c.id_number_status, ''), COALESCE(c.id_number_prefix15, ''),
+                   COALESCE(c.name, ''), CAST(c.birth_date AS VARCHAR), COALESCE(s.mapped, ''),
+                   COALESCE(c.village_code, ''),
+                   CAST(json_object({payload}) AS VARCHAR), {amount_sql}, {kind_sql},
+                   CASE WHEN {linked} THEN l.household_id END, CASE WHEN {linked} THEN l.member_id END,
+                   {status}, {method}, {notes}
+            FROM {clean} c
+            JOIN {hashes} h ON h.source_row = c.source_row
+            LEFT JOIN {links} l ON l.id_number = c.id_number
+            LEFT JOIN {sexes} s ON s.value = c.sex_text
+            {kind_join}
+            ORDER BY c.source_row
+        """
+        out = FeedStoreResult()
+        out.out_of_scope = int(
+            (
+                con.execute(
+                    f"SELECT count(*) FROM {clean} c JOIN {links} l ON l.id_number = c.id_number "
+                    "WHERE NOT l.in_scope"
+                ).fetchone()
+                or (0,)
+            )[0]
+        )
+    created_at = FeedEvent._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
+    head = (spec.key, batch.pk, created_at)
+    quote = connection.ops.quote_name
+    columns = ("feed", "batch", "created_at", *STORE_COLUMNS)
+    names = ", ".join(quote(FeedEvent._meta.get_field(n).column) for n in columns)
+    sql = (
+        f"INSERT INTO {quote(FeedEvent._meta.db_table)} ({names}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING"
+    )
+    reader = con.cursor()
+    reader.execute(select)
+    while True:
+        with _stage("store_fetch"):
+            rows = reader.fetchmany(chunk_rows)
+            if not rows:
+                break
+            params = [head + r for r in rows]
+        with _stage("store_insert"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+            created = cursor.rowcount
+        out.rows += len(rows)
+        out.created += created
+        if after_chunk is not None:
+            after_chunk(out.rows, len(rows))
+    out.unchanged = out.rows - out.created
+    for table in (hashes, links, sexes, kinds):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return out
+
+
+STORE_COLUMNS = (
+    "key_hash",
+    "source_row",
+    "event_date",
+    "id_number",
+    "id_status",
+    "id_prefix15",
+    "name",
+    "birth_date",
+    "sex",
+    "village_code",
+    "payload",
+    "amount",
+    "kind",
+    "household",
+    "member",
+    "link_status",
+    "link_method",
+    "link_note",
+)

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from guardline.accounts.scope import region_q
-from guardline.core.bulk import update_rows
 from guardline.core.changelog import change_entry, log_changes
 from guardline.registry.models import Member
 
 from .models import FeedEvent, ImportBatch
+from .stages import stage
 
 Progress = Callable[[int, int, str], None]
 # Below this many new events the model is trained together with a sample of earlier department rows (their person
@@ -52,9 +53,11 @@ _registry_cache: dict[str, tuple[tuple, Any]] = {}
 def _registry_table(actor):
     """The active members (in the actor's regions) as linkage input, kept for the process while the registry is
     unchanged: a multi-feed import then reads a million members once, not once per feed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     from django.db.models import Count, Max
 
-    from engine.linkage import person_table
+    from engine.linkage import person_columns
     from guardline.accounts.scope import scope_codes
     from guardline.core.models import ChangeLog
     from guardline.registry.models import Household
@@ -72,19 +75,26 @@ def _registry_table(actor):
     members_qs = Member.objects.filter(is_active=True)
     if actor is not None:
         members_qs = members_qs.filter(region_q(actor, "household__village_code"))
-    table = person_table(
-        [
-            (pk, name, birth, sex or None, village, idn[:15] if idn else None)
-            for pk, name, birth, sex, village, idn in members_qs.values_list(
-                "id", "name", "birth_date", "sex", "household__village_code", "id_number"
-            ).iterator(chunk_size=20000)
-        ]
-    )
+    # The query the ORM builds (scope filter included), read through the cursor in large batches straight into
+    # columns: a million members without a model or tuple conversion per row.
+    sql, params = members_qs.values_list(
+        "id", "name", "birth_date", "sex", "household__village_code", "id_number"
+    ).query.sql_with_params()
+    columns: list[list] = [[], [], [], [], [], []]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(50000):
+            for column, values in zip(columns, zip(*batch, strict=True), strict=True):
+                column.extend(values)
+    uid, name, birth, sex, village, idn = columns
+    births = pa.array([b.isoformat() if isinstance(b, date) else b for b in birth], pa.string())
+    id15 = pc.utf8_slice_codeunits(pa.array(idn, pa.string()), 0, 15)
+    table = person_columns(uid, name, births, sex, village, id15)
     _registry_cache["members"] = (fingerprint, table)
     return table
 
 
-def _pending(*, batch: ImportBatch | None, feed: str | None, relink: bool):
+def _pending(*, batch: ImportBatch | None, feed: str | None, relink: bool, also: tuple[int, ...] = ()):
     pending = FeedEvent.objects.filter(link_status=FeedEvent.LinkStatus.UNLINKED, id_number="").exclude(
         name=""
     )
@@ -93,7 +103,7 @@ def _pending(*, batch: ImportBatch | None, feed: str | None, relink: bool):
     else:
         pending = pending.filter(link_examined_at__isnull=True)
     if batch is not None:
-        pending = pending.filter(batch=batch)
+        pending = pending.filter(batch_id__in=[batch.pk, *also])
     if feed:
         pending = pending.filter(feed=feed)
     return pending
@@ -102,6 +112,7 @@ def _pending(*, batch: ImportBatch | None, feed: str | None, relink: bool):
 def feed_events_link_probabilistic(
     *,
     batch: ImportBatch | None = None,
+    also_batches: tuple[int, ...] = (),
     feed: str | None = None,
     actor=None,
     relink: bool = False,
@@ -112,17 +123,24 @@ def feed_events_link_probabilistic(
     """Link events without a usable ID by name, birth date, sex and village.
 
     Only events never examined before (or, with `relink`, every unlinked event no clerk has decided on); with
-    `batch`, only that batch's. With `actor`, candidates come only from the actor's regions, as for ID links."""
+    `batch`, only that batch's (and `also_batches`': the runs of the same file a crash cut short). With `actor`, candidates come only from the actor's regions, as for ID links."""
     from engine.linkage import decide, link_tables, person_table
 
     upper = settings.GUARDLINE["LINK_UPPER"] if upper is None else upper
     lower = settings.GUARDLINE["LINK_LOWER"] if lower is None else lower
-    pending = _pending(batch=batch, feed=feed, relink=relink)
+    pending = _pending(batch=batch, feed=feed, relink=relink, also=also_batches)
     rows = _person_rows(pending)
+    batch_ids = (
+        {batch.pk, *also_batches}
+        if batch is not None
+        else set(pending.values_list("batch_id", flat=True).distinct())
+    )
+    batch_ids.discard(None)
     run = LinkRun(examined=len(rows))
     if not rows:
         return run
-    members = _registry_table(actor)
+    with stage("link_registry_table"):
+        members = _registry_table(actor)
     training = None
     if len(rows) < MIN_TRAINING_ROWS:
         earlier = FeedEvent.objects.exclude(name="").exclude(pk__in=[r[0] for r in rows]).order_by("-id")
@@ -130,42 +148,64 @@ def feed_events_link_probabilistic(
         training = person_table(extra) if extra else None
     if progress:
         progress(0, len(rows), "按姓名、出生日期、性别、村匹配")
-    found = (
-        link_tables(person_table(rows), members, training=training, progress=progress)
-        if members.num_rows
-        else []
-    )
+    with stage("link_splink"):
+        found = (
+            link_tables(person_table(rows), members, training=training, progress=progress)
+            if members.num_rows
+            else []
+        )
     by_event = {c.row_id: c for c in found}
     households = dict(
         Member.objects.filter(pk__in={c.member_id for c in by_event.values()}).values_list(
             "id", "household_id"
         )
     )
-    now = timezone.now()
-    with transaction.atomic():
-        events = list(FeedEvent.objects.select_for_update().filter(pk__in=[r[0] for r in rows]))
-        for event in events:
-            candidate = by_event.get(event.pk)
-            verdict = decide(candidate, upper=upper, lower=lower) if candidate else "none"
-            event.link_examined_at = now
-            if verdict == "link" and candidate:
-                event.member_id, event.household_id = candidate.member_id, households[candidate.member_id]
-                event.link_status, event.link_method = FeedEvent.LinkStatus.LINKED, "probabilistic"
-                event.link_score, event.candidate_id = candidate.probability, None
-                event.link_note = f"按姓名、出生日期、性别、村匹配（{candidate.probability:.4f}）"
-                run.linked += 1
-            elif verdict == "review" and candidate:
-                event.link_status, event.candidate_id = FeedEvent.LinkStatus.REVIEW, candidate.member_id
-                event.link_score = candidate.probability
-                event.link_note = f"匹配不确定（{candidate.probability:.4f}），待人工核对"
-                run.review += 1
-            else:
-                event.link_score = candidate.probability if candidate else None
-                event.link_note = "未找到足够相似的人员"
-                run.unlinked += 1
-        update_rows(FeedEvent, events, (*LINK_FIELDS, "link_examined_at"))
-        batch_counts_refresh({e.batch_id for e in events if e.batch_id})
+    # The time goes through Django's adaptation once, as the ORM would store it.
+    now = FeedEvent._meta.get_field("link_examined_at").get_db_prep_save(timezone.now(), connection)
+    # One UPDATE per verdict, each run for many events (executemany); only the fields the verdict changes are
+    # written, and only while the event is still unlinked (a clerk's concurrent decision is never overwritten).
+    linked, review, none = [], [], []
+    for pk, *_ in rows:
+        candidate = by_event.get(pk)
+        verdict = decide(candidate, upper=upper, lower=lower) if candidate else "none"
+        if verdict == "link" and candidate:
+            note = f"按姓名、出生日期、性别、村匹配（{candidate.probability:.4f}）"
+            linked.append(
+                (candidate.member_id, households[candidate.member_id], candidate.probability, note, now, pk)
+            )
+        elif verdict == "review" and candidate:
+            note = f"匹配不确定（{candidate.probability:.4f}），待人工核对"
+            review.append((candidate.member_id, candidate.probability, note, now, pk))
+        else:
+            none.append((candidate.probability if candidate else None, "未找到足够相似的人员", now, pk))
+    run.linked, run.review, run.unlinked = len(linked), len(review), len(none)
+    S = FeedEvent.LinkStatus
+    with stage("link_write"), transaction.atomic():
+        _update(
+            "member_id = %s, household_id = %s, link_score = %s, link_note = %s, link_examined_at = %s, "
+            f"link_status = '{S.LINKED}', link_method = 'probabilistic', candidate_id = NULL",
+            linked,
+        )
+        _update(
+            "candidate_id = %s, link_score = %s, link_note = %s, link_examined_at = %s, "
+            f"link_status = '{S.REVIEW}'",
+            review,
+        )
+        _update("link_score = %s, link_note = %s, link_examined_at = %s", none)
+        batch_counts_refresh(batch_ids)
     return run
+
+
+def _update(assignments: str, params: list[tuple]) -> None:
+    """UPDATE feed events by primary key (the last parameter), only those still unlinked."""
+    if not params:
+        return
+    table = connection.ops.quote_name(FeedEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments} WHERE id = %s AND link_status = '{FeedEvent.LinkStatus.UNLINKED}'",
+            params,
+        )
 
 
 def batch_counts_refresh(batch_ids) -> None:

@@ -21,9 +21,10 @@ from guardline.core.context import acting
 from guardline.regions.models import Region
 from guardline.registry.services import ApplyResult, RowIssue, income_apply_rows, registry_apply_rows
 
-from .feed_services import feed_events_apply_rows
-from .link_services import feed_events_link_probabilistic
+from .feed_services import feed_events_store
+from .link_services import batch_counts_refresh, feed_events_link_probabilistic
 from .models import ImportBatch
+from .stages import stage
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
@@ -121,9 +122,11 @@ def import_file(
         kind=batch_kind, feed=feed, file_name=name, sha256=sha, created_by=actor, job=job
     )
     # An earlier run of the same file that died mid-way is finished by this one.
-    ImportBatch.objects.filter(
+    interrupted = ImportBatch.objects.filter(
         kind=batch_kind, feed=feed, sha256=sha, status=ImportBatch.Status.RUNNING
-    ).exclude(pk=batch.pk).update(
+    ).exclude(pk=batch.pk)
+    interrupted_ids = tuple(interrupted.values_list("pk", flat=True))
+    interrupted.update(
         status=ImportBatch.Status.FAILED,
         finished_at=timezone.now(),
         message=f"导入中断（进程异常退出）；已由批次 #{batch.pk} 重新导入，已写入的户不会重复。",
@@ -131,7 +134,7 @@ def import_file(
     allowed = (lambda code: in_scope(actor, code)) if actor is not None else None
     try:
         with acting(job_id=job.pk if job else None, reason=f"import:{kind}:{batch.pk}"):
-            _run(batch, kind, path, spec, actor, allowed, progress)
+            _run(batch, kind, path, spec, actor, allowed, progress, interrupted_ids)
     except Exception as exc:
         batch.status = ImportBatch.Status.FAILED
         batch.message = f"{type(exc).__name__}: {exc}"
@@ -144,10 +147,13 @@ def import_file(
     return batch
 
 
-def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> None:
+def _run(
+    batch, kind, path, spec, actor, allowed, progress: Progress | None, interrupted: tuple[int, ...] = ()
+) -> None:
     if progress:
         progress(0, 0, "读取与校验文件")
-    result = load_table(path, spec)
+    with stage("read_normalise"):
+        result = load_table(path, spec)
     extra: list[RowIssue] = []
     skip_rows: set[int] = set()
     if kind == "registry":
@@ -166,6 +172,11 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
         }
     total = int((result.con.execute(f"SELECT count(*) FROM {result.clean}").fetchone() or (0,))[0])
     totals = ApplyResult()
+    if kind in FEED_KEYS:
+        _run_feed(batch, result, total, totals, actor, allowed, progress, interrupted)
+        with stage("report"):
+            _finish(batch, kind, result, totals, extra)
+        return
     done = 0
     chunk: list[dict] = []
     current_household = None
@@ -182,12 +193,6 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
             totals.add(part)
         elif kind == "income":
             totals.add(income_apply_rows(chunk, actor_id=actor_id, allowed=allowed))
-        else:
-            linked = feed_events_apply_rows(spec, chunk, batch=batch, allowed=allowed)
-            totals.created += linked.created
-            totals.unchanged += linked.unchanged
-            feed_counts["linked"] += linked.linked
-            feed_counts["unlinked"] += linked.unlinked
         failpoints.hit("import_after_chunk")
         done += len(chunk)
         chunk = []
@@ -195,25 +200,55 @@ def _run(batch, kind, path, spec, actor, allowed, progress: Progress | None) -> 
             progress(done, total, "写入数据库")
 
     limit = settings.GUARDLINE["IMPORT_CHUNK_ROWS"]
-    feed_counts = {"linked": 0, "unlinked": 0}
     group = "household_no" if "household_no" in {f.name for f in spec.fields} else "source_row"
-    for rows in result.iter_clean(batch_size=5000, order_by=(group, "source_row")):
-        for row in rows:
-            if row["source_row"] in skip_rows:
-                continue
-            # Cut chunks only between households, so a household is always applied whole.
-            if len(chunk) >= limit and row[group] != current_household:
-                flush()
-            chunk.append(row)
-            current_household = row[group]
-    flush()
-    batch.linked, batch.unlinked = feed_counts["linked"], feed_counts["unlinked"]
-    if kind in FEED_KEYS and batch.unlinked:
-        # Rows without a usable ID: linked by name, birth date, sex and village, this batch only.
-        batch.save(update_fields=["linked", "unlinked"])
-        feed_events_link_probabilistic(batch=batch, actor=actor, progress=progress)
+    with stage("store"):
+        for rows in result.iter_clean(batch_size=5000, order_by=(group, "source_row")):
+            for row in rows:
+                if row["source_row"] in skip_rows:
+                    continue
+                # Cut chunks only between households, so a household is always applied whole.
+                if len(chunk) >= limit and row[group] != current_household:
+                    flush()
+                chunk.append(row)
+                current_household = row[group]
+        flush()
+    with stage("report"):
+        _finish(batch, kind, result, totals, extra)
+
+
+def _run_feed(
+    batch, result, total: int, totals: ApplyResult, actor, allowed, progress: Progress | None, interrupted=()
+) -> None:
+    """A department feed: events stored set-based and linked by ID number, then the rows without a usable ID
+    linked by name, birth date, sex and village: this batch's, and those an interrupted run of the same file
+    stored but never got to link."""
+
+    def after_chunk(done: int, _rows: int) -> None:
+        failpoints.hit("import_after_chunk")
+        if progress:
+            progress(done, total, "写入数据库")
+
+    with stage("store"):
+        stored = feed_events_store(
+            result,
+            batch=batch,
+            allowed=allowed,
+            chunk_rows=settings.GUARDLINE["FEED_CHUNK_ROWS"],
+            after_chunk=after_chunk,
+        )
+        totals.created, totals.unchanged = stored.created, stored.unchanged
+        batch_counts_refresh([batch.pk])
+        batch.refresh_from_db(fields=["linked", "unlinked", "review"])
+    if batch.unlinked or interrupted:
+        with stage("link_probabilistic"):
+            feed_events_link_probabilistic(
+                batch=batch, also_batches=interrupted, actor=actor, progress=progress
+            )
         batch.refresh_from_db(fields=["linked", "unlinked", "review"])
 
+
+def _finish(batch, kind, result, totals, extra) -> None:
+    """The row-level report, the batch's counts and status."""
     result.add_issues([i.__dict__ for i in totals.issues + extra])
     report = Path(tempfile.mkstemp(prefix=f"guardline-report-{batch.pk}-", suffix=".xlsx")[1])
     write_error_report(result, report)
