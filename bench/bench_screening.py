@@ -85,7 +85,9 @@ def measure(db: Path, as_of: date) -> dict:
     def one_run() -> dict:
         marks: list[tuple[str, float]] = []
         t0 = time.perf_counter()
-        run = services.screening_run(as_of=as_of, progress=lambda s, d, t: marks.append((s, time.perf_counter())))
+        run = services.screening_run(
+            as_of=as_of, progress=lambda s, d, t: marks.append((s, time.perf_counter()))
+        )
         total = time.perf_counter() - t0
         at = dict(marks)
         connection.close()
@@ -219,7 +221,8 @@ def naive(db: Path, as_of: date, limit: int) -> dict:
             f["serious_new"] = sum(e.feed == "illness_diagnosis" and e.kind == "大病" for e in recent)
             f["disab_new"] = sum(e.feed == "disability_certificate" for e in recent)
             f["labour_deaths"] = sum(
-                e.feed == "death_registration" and e.member and e.member.labour_capacity in able for e in recent
+                e.feed == "death_registration" and e.member and e.member.labour_capacity in able
+                for e in recent
             )
             f["accidents"] = sum(e.feed == "accident" and e.kind in ("重伤", "死亡") for e in recent)
             latest: dict[int, tuple] = {}
@@ -232,13 +235,18 @@ def naive(db: Path, as_of: date, limit: int) -> dict:
                 for e in recent
             )  # fmt: skip
             f["housing"] = max(
-                (2 if e.kind == "D" else 1 for e in events if e.feed == "housing_appraisal" and e.kind in "CD"),
+                (
+                    2 if e.kind == "D" else 1
+                    for e in events
+                    if e.feed == "housing_appraisal" and e.kind in "CD"
+                ),
                 default=0,
             )
             f["disaster"] = sum(e.amount or 0 for e in recent if e.feed == "disaster_loss")
             f["credit"] = max((e.amount or 0 for e in recent if e.feed == "microcredit"), default=0)
             f["assistance"] = sum(
-                e.feed == "civil_assistance" and e.kind in ("低保", "特困", "临时救助", "低保边缘", "刚性支出困难")
+                e.feed == "civil_assistance"
+                and e.kind in ("低保", "特困", "临时救助", "低保边缘", "刚性支出困难")
                 for e in recent
             )
             f["shocks6"] = sum(
@@ -248,7 +256,9 @@ def naive(db: Path, as_of: date, limit: int) -> dict:
             f["water"] = max((e.amount or 0 for e in water), default=0)
             projected = None
             if cur is not None and pc_adj is not None:
-                projected = (pc_adj * size + float(cur.compliant_out_of_pocket or 0) - f["med_oop"] - f["disaster"])
+                projected = (
+                    pc_adj * size + float(cur.compliant_out_of_pocket or 0) - f["med_oop"] - f["disaster"]
+                )
                 projected = projected / size / line
             indicators = [  # (share, weight) in the catalogue's spirit
                 (share(pc_adj / line if pc_adj is not None else None, 2.0, 1.0), 12),
@@ -322,9 +332,14 @@ def naive(db: Path, as_of: date, limit: int) -> dict:
                     log_changes(
                         [
                             change_entry(
-                                entity="warning", entity_id=w.pk, household_id=h.pk, action="open",
-                                before=None, after={"grade": grade, "score": score}, actor_id=None,
-                            )  # fmt: skip
+                                entity="warning",
+                                entity_id=w.pk,
+                                household_id=h.pk,
+                                action="open",
+                                before=None,
+                                after={"grade": grade, "score": score},
+                                actor_id=None,
+                            )
                         ]
                     )
     seconds = time.perf_counter() - t0
@@ -354,17 +369,25 @@ def say(text: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--households", type=int, default=1_000_000)
     parser.add_argument("--scaling", default="", help="comma-separated household counts (one run each)")
     parser.add_argument("--naive", type=int, default=10_000, help="households of the naive run (0: skip)")
     parser.add_argument("--as-of", type=date.fromisoformat, default=AS_OF)
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "guardline-bench-screening")
+    parser.add_argument(
+        "--cache", type=Path, default=Path(tempfile.gettempdir()) / "guardline-bench-screening"
+    )
     parser.add_argument("--child", choices=["measure", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        result = measure(args.db, args.as_of) if args.child == "measure" else naive(args.db, args.as_of, args.naive)
+        result = (
+            measure(args.db, args.as_of)
+            if args.child == "measure"
+            else naive(args.db, args.as_of, args.naive)
+        )
         print(json.dumps(result, ensure_ascii=False))
         return
 
@@ -407,7 +430,9 @@ def main() -> None:
             f"set-based on the same database {same['first']['total_s']} s → {nv['ratio_per_household_same_db']}×"
         )
     if len(results) > 1:
-        say("| households | members | events | first run s | µs / household | re-run s | floor s | × floor | peak GiB |")
+        say(
+            "| households | members | events | first run s | µs / household | re-run s | floor s | × floor | peak GiB |"
+        )
         for r in results:
             say(
                 f"| {r['households']:,} | {r['rows']['members']:,} | {r['rows']['events']:,} | {r['first']['total_s']} "

@@ -102,7 +102,13 @@ FROM range(1, {n} + 1) AS t(i)
     )
     edu = _case(
         "u(mid, 26)",
-        [("'illiterate'", 0.1), ("'primary'", 0.3), ("'junior'", 0.4), ("'senior'", 0.12), ("'college'", 0.08)],
+        [
+            ("'illiterate'", 0.1),
+            ("'primary'", 0.3),
+            ("'junior'", 0.4),
+            ("'senior'", 0.12),
+            ("'college'", 0.08),
+        ],
     )
     migrant = _case(
         "u(mid, 27)",
@@ -191,7 +197,7 @@ ORDER BY household_id, year
     }  # fmt: skip
     kind = "CASE feed " + " ".join(f"WHEN '{f}' THEN {_case('u(r, 15)', c)}" for f, c in kinds.items())
     kind += " ELSE '' END"
-    amount = f"""CASE feed
+    amount = """CASE feed
     WHEN 'medical_settlement' THEN round(CASE WHEN u(r, 16) < 0.98 THEN 30 + u(r, 17) * 600
                                               ELSE 600 + pow(u(r, 17), 4) * 30000 END, 2)
     WHEN 'civil_assistance' THEN round(300 + u(r, 16) * 3000, 2)
@@ -264,7 +270,9 @@ def build(path: Path, households: int, as_of: date, say=print) -> None:
         ).fetchall()
         for name, _ in indexes:
             lite.execute(f'DROP INDEX "{name}"')
-    say(f"  migrated in {time.perf_counter() - t0:.1f}s; {len(indexes)} secondary indexes dropped for the load")
+    say(
+        f"  migrated in {time.perf_counter() - t0:.1f}s; {len(indexes)} secondary indexes dropped for the load"
+    )
     duck = duckdb.connect()
     duck.execute("SET preserve_insertion_order = true")
     t = time.perf_counter()
@@ -279,7 +287,8 @@ def build(path: Path, households: int, as_of: date, say=print) -> None:
         for table in TABLES:
             columns = duck.execute(f"DESCRIBE {table}").fetchall()
             select = ", ".join(
-                f'CAST("{c}" AS DOUBLE) AS "{c}"' if t.startswith("DECIMAL") else f'"{c}"' for c, t, *_ in columns
+                f'CAST("{c}" AS DOUBLE) AS "{c}"' if t.startswith("DECIMAL") else f'"{c}"'
+                for c, t, *_ in columns
             )
             reader = duck.sql(f"SELECT {select} FROM {table}").to_arrow_reader(500_000)
             with con.cursor() as cur:
@@ -304,7 +313,11 @@ def database(households: int, as_of: date, *, cache: Path, say=print) -> Path:
     """The cached database for `households` (built when missing)."""
     path = cache / f"ops-{households}-{as_of.isoformat()}.sqlite3"
     marker = path.with_suffix(".json")
-    wanted = {"households": households, "as_of": as_of.isoformat(), "events_per_household": EVENTS_PER_HOUSEHOLD}
+    wanted = {
+        "households": households,
+        "as_of": as_of.isoformat(),
+        "events_per_household": EVENTS_PER_HOUSEHOLD,
+    }
     if path.exists() and marker.exists() and json.loads(marker.read_text()) == wanted:
         return path
     path.unlink(missing_ok=True)

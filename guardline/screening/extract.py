@@ -65,7 +65,8 @@ def _queries(household_ids: list[int] | None, village_codes: list[str] | None) -
     }
 
 
-def _fetch(sql: str) -> pa.Table:
+def fetch(sql: str) -> pa.Table:
+    """One query's result as Arrow: through ADBC outside a transaction, else through Django's own cursor."""
     if connection.in_atomic_block:
         # A second (ADBC) connection cannot see this transaction's uncommitted writes; read through our own.
         return _fetch_cursor(sql)
@@ -137,4 +138,4 @@ def screening_inputs(
     household_ids: list[int] | None = None, village_codes: list[str] | None = None
 ) -> dict[str, pa.Table]:
     """All active households (or just `household_ids`, with their villages' village-level events)."""
-    return {name: _conform(name, _fetch(sql)) for name, sql in _queries(household_ids, village_codes).items()}
+    return {name: _conform(name, fetch(sql)) for name, sql in _queries(household_ids, village_codes).items()}
