@@ -275,6 +275,7 @@ def build(path: Path, households: int, as_of: date, say=print) -> None:
     )
     duck = duckdb.connect()
     duck.execute("SET preserve_insertion_order = true")
+    duck.execute("SET enable_progress_bar = false")
     t = time.perf_counter()
     generate(duck, households, as_of)
     say(f"  generated in DuckDB in {time.perf_counter() - t:.1f}s")
