@@ -176,11 +176,20 @@ def screen(
     return ScreenResult(as_of=as_of, grades=grades, warnings=warnings, timings=timings, features=features)
 
 
-def _fmt(rule: Rule, row: dict) -> str:
-    values = {k: (v if v is not None else 0) for k, v in row.items()}
-    code = row.get("disaster_risk_type") or "0299"
-    values["risk_name"] = RISK_CODES.get(code, "灾害")
-    values["assistance_kind"] = row.get("assistance_kind") or "社会救助"
+class _Values(dict):
+    """A row as format values: missing or NULL reads as 0 (built once per row, not per reason)."""
+
+    def __getitem__(self, key: str):
+        value = dict.get(self, key)
+        return 0 if value is None else value
+
+
+def _fmt(rule: Rule, row: dict, values: _Values | None = None) -> str:
+    if values is None:
+        values = _Values(row)
+        code = row.get("disaster_risk_type") or "0299"
+        values["risk_name"] = RISK_CODES.get(code, "灾害")
+        values["assistance_kind"] = row.get("assistance_kind") or "社会救助"
     try:
         return rule.reason.format_map(values)
     except (KeyError, ValueError, TypeError):
@@ -192,14 +201,14 @@ def explain(rows: list[dict], rules: list[Rule], as_of: date) -> list[WarningOut
     by_code = {r.code: r for r in rules}
     titles = {i.code: i.title_zh for i in INDICATORS}
     risk_of = {i.code: i.risk_type for i in INDICATORS}
+    point_keys = [(i.code, f"pt_{i.code}") for i in INDICATORS]
     out = []
     for row in rows:
         fired = [c for c in (row["fired_rules"] or "").split(";") if c]
         fired.sort(key=lambda c: (by_code[c].severity != "severe", c))
-        points = sorted(
-            ((i.code, row[f"pt_{i.code}"] or 0.0) for i in INDICATORS), key=lambda p: (-p[1], p[0])
-        )
-        points = [(c, round(p, 2)) for c, p in points if p > 0]
+        positive = [(c, p) for c, k in point_keys if (p := row[k]) and p > 0]
+        positive.sort(key=lambda p: (-p[1], p[0]))
+        points = [(c, round(p, 2)) for c, p in positive]
         risks: list[str] = []
         for c in fired:
             r = by_code[c].risk_type
@@ -215,7 +224,10 @@ def explain(rows: list[dict], rules: list[Rule], as_of: date) -> list[WarningOut
         if len(risks) > 1 and "99" in risks:
             risks.remove("99")
             risks.append("99")
-        reasons = [_fmt(by_code[c], row) for c in fired]
+        values = _Values(row)
+        values["risk_name"] = RISK_CODES.get(row.get("disaster_risk_type") or "0299", "灾害")
+        values["assistance_kind"] = row.get("assistance_kind") or "社会救助"
+        reasons = [_fmt(by_code[c], row, values) for c in fired]
         top = "，".join(f"{titles[c]} {p:.1f}分" for c, p in points[:3])
         reasons.append(f"风险分值 {row['score']:.1f}：{top}" if top else f"风险分值 {row['score']:.1f}")
         dates: list[date] = [
