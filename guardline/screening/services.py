@@ -18,6 +18,7 @@ from engine.screening import DEFAULT_RULES, Override, Rule, WarningOut, screen
 from engine.screening.params import validate_override
 from engine.screening.rules import validate as validate_rule
 from guardline.core.changelog import change_entry, log_changes, log_rows
+from guardline.core.locks import write_lock
 from guardline.regions.models import MonitoringLine
 
 from . import extract
@@ -175,14 +176,15 @@ def screening_run(
     for a household is updated, never duplicated; one that no longer holds is closed with the reason."""
     as_of = as_of or timezone.localdate()
     rules = rules_in_force()
-    run = ScreeningRun.objects.create(
-        as_of=as_of,
-        backend=backend,
-        scope="" if household_ids is None else f"households:{len(household_ids)}",
-        created_by=actor if getattr(actor, "pk", None) else None,
-        job=job,
-        rules_version=rules_fingerprint(rules),
-    )
+    with write_lock():  # queued with the API's writers (guardline.core.locks), not in SQLite's busy handler
+        run = ScreeningRun.objects.create(
+            as_of=as_of,
+            backend=backend,
+            scope="" if household_ids is None else f"households:{len(household_ids)}",
+            created_by=actor if getattr(actor, "pk", None) else None,
+            job=job,
+            rules_version=rules_fingerprint(rules),
+        )
     try:
         if progress:
             progress("读取数据", 0, 4)
@@ -205,7 +207,7 @@ def screening_run(
         if progress:
             progress("写入预警", 2, 4)
         current = _current_grades(household_ids)
-        with transaction.atomic():
+        with write_lock(), transaction.atomic():
             counts = _apply(run, result.grades, current, result.warnings, scoped=household_ids)
             run.households = result.grades.num_rows
             for grade, n in result.counts().items():

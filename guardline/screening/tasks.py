@@ -7,6 +7,7 @@ import datetime as dt
 from django_tasks import task
 
 from guardline.accounts.models import User
+from guardline.core.locks import write_lock
 from guardline.core.models import Job
 from guardline.core.services import job_finish, job_progress, job_start
 
@@ -77,7 +78,7 @@ def _claim_waiting(ids: set[int]) -> list:
     if queue is None:
         return []
     claimed = []
-    with exclusive_transaction(queue.db):
+    with write_lock(), exclusive_transaction(queue.db):
         for row in queue.ready().order_by("enqueued_at").select_for_update(skip_locked=True)[:500]:
             more = {int(i) for i in row.args_kwargs.get("args", [[]])[0]}
             if len(ids | more) > LIVE_BATCH_HOUSEHOLDS:
@@ -95,9 +96,12 @@ def _finish(claimed: list, run_id: int) -> None:
 
     queue = _queue()
     if claimed and queue is not None:
-        queue.filter(pk__in=claimed).update(
-            status=TaskResultStatus.SUCCESSFUL, finished_at=timezone.now(), return_value={"run_id": run_id}
-        )
+        with write_lock():
+            queue.filter(pk__in=claimed).update(
+                status=TaskResultStatus.SUCCESSFUL,
+                finished_at=timezone.now(),
+                return_value={"run_id": run_id},
+            )
 
 
 def _release(claimed: list) -> None:
