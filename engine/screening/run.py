@@ -168,7 +168,9 @@ def screen(
         features = runner.query("SELECT * FROM scored ORDER BY household_id") if with_features else None
         timings["fetch"] = time.perf_counter() - t
         t = time.perf_counter()
-        warnings = explain(details.to_pylist(), list(rules), as_of)
+        warnings = []
+        for batch in details.to_batches(max_chunksize=20000):  # a dict per row only for a slice at a time
+            warnings.extend(explain(batch.to_pylist(), list(rules), as_of))
         timings["explain"] = time.perf_counter() - t
     finally:
         runner.close()
