@@ -212,7 +212,12 @@ def screen(
         timings["fetch"] = time.perf_counter() - t
         t = time.perf_counter()
         contributions = model.contributions(details) if scorer == "model" and model is not None else None
-        warnings = explain(details.to_pylist(), list(rules), as_of, contributions)
+        warnings = []
+        offset = 0
+        for batch in details.to_batches(max_chunksize=20000):  # a dict per row only for a slice at a time
+            part = contributions[offset : offset + batch.num_rows] if contributions is not None else None
+            warnings.extend(explain(batch.to_pylist(), list(rules), as_of, part))
+            offset += batch.num_rows
         timings["explain"] = time.perf_counter() - t
     finally:
         runner.close()
@@ -248,11 +253,20 @@ def _model_scores(runner, model: ScreeningModel, rules: list[Rule]) -> None:
     )
 
 
-def _fmt(rule: Rule, row: dict) -> str:
-    values = {k: (v if v is not None else 0) for k, v in row.items()}
-    code = row.get("disaster_risk_type") or "0299"
-    values["risk_name"] = RISK_CODES.get(code, "灾害")
-    values["assistance_kind"] = row.get("assistance_kind") or "社会救助"
+class _Values(dict):
+    """A row as format values: missing or NULL reads as 0 (built once per row, not per reason)."""
+
+    def __getitem__(self, key: str):
+        value = dict.get(self, key)
+        return 0 if value is None else value
+
+
+def _fmt(rule: Rule, row: dict, values: _Values | None = None) -> str:
+    if values is None:
+        values = _Values(row)
+        code = row.get("disaster_risk_type") or "0299"
+        values["risk_name"] = RISK_CODES.get(code, "灾害")
+        values["assistance_kind"] = row.get("assistance_kind") or "社会救助"
     try:
         return rule.reason.format_map(values)
     except (KeyError, ValueError, TypeError):
@@ -270,14 +284,14 @@ def explain(
     by_code = {r.code: r for r in rules}
     titles = {i.code: i.title_zh for i in INDICATORS}
     risk_of = {i.code: i.risk_type for i in INDICATORS}
+    point_keys = [(i.code, f"pt_{i.code}") for i in INDICATORS]
     out = []
     for n, row in enumerate(rows):
         fired = [c for c in (row["fired_rules"] or "").split(";") if c]
         fired.sort(key=lambda c: (by_code[c].severity != "severe", c))
-        points = sorted(
-            ((i.code, row[f"pt_{i.code}"] or 0.0) for i in INDICATORS), key=lambda p: (-p[1], p[0])
-        )
-        points = [(c, round(p, 2)) for c, p in points if p > 0]
+        positive = [(c, p) for c, k in point_keys if (p := row[k]) and p > 0]
+        positive.sort(key=lambda p: (-p[1], p[0]))
+        points = [(c, round(p, 2)) for c, p in positive]
         risks: list[str] = []
         for c in fired:
             r = by_code[c].risk_type
@@ -293,7 +307,10 @@ def explain(
         if len(risks) > 1 and "99" in risks:
             risks.remove("99")
             risks.append("99")
-        reasons = [_fmt(by_code[c], row) for c in fired]
+        values = _Values(row)
+        values["risk_name"] = RISK_CODES.get(row.get("disaster_risk_type") or "0299", "灾害")
+        values["assistance_kind"] = row.get("assistance_kind") or "社会救助"
+        reasons = [_fmt(by_code[c], row, values) for c in fired]
         contrib = contributions[n] if contributions is not None else []
         if contributions is not None:
             named = "；".join(titles[c] for c, _ in contrib)

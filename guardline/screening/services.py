@@ -8,7 +8,10 @@ import json
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -17,8 +20,8 @@ from engine.screening import DEFAULT_RULES, Override, Rule, WarningOut, screen
 from engine.screening.model import ScreeningModel
 from engine.screening.params import validate_override
 from engine.screening.rules import validate as validate_rule
-from guardline.core.bulk import insert_rows, update_rows
-from guardline.core.changelog import change_entry, log_changes
+from guardline.core.changelog import change_entry, log_changes, log_rows
+from guardline.core.locks import write_lock
 from guardline.ledger.services import ledger_append
 from guardline.regions.models import MonitoringLine
 
@@ -184,14 +187,15 @@ def screening_run(
     as_of = as_of or timezone.localdate()
     rules = rules_in_force()
     model, model_note = screening_model(model_dir)
-    run = ScreeningRun.objects.create(
-        as_of=as_of,
-        backend=backend,
-        scope="" if household_ids is None else f"households:{len(household_ids)}",
-        created_by=actor if getattr(actor, "pk", None) else None,
-        job=job,
-        rules_version=rules_fingerprint(rules),
-    )
+    with write_lock():  # queued with the API's writers (guardline.core.locks), not in SQLite's busy handler
+        run = ScreeningRun.objects.create(
+            as_of=as_of,
+            backend=backend,
+            scope="" if household_ids is None else f"households:{len(household_ids)}",
+            created_by=actor if getattr(actor, "pk", None) else None,
+            job=job,
+            rules_version=rules_fingerprint(rules),
+        )
     try:
         if progress:
             progress("读取数据", 0, 4)
@@ -218,8 +222,9 @@ def screening_run(
         )
         if progress:
             progress("写入预警", 2, 4)
-        with transaction.atomic():
-            counts = _apply(run, result.grades.to_pydict(), result.warnings, scoped=household_ids)
+        current = _current_grades(household_ids)
+        with write_lock(), transaction.atomic():
+            counts = _apply(run, result.grades, current, result.warnings, scoped=household_ids)
             run.households = result.grades.num_rows
             for grade, n in result.counts().items():
                 setattr(run, grade, n)
@@ -269,138 +274,144 @@ def screening_model(model_dir: str | Path | None = None) -> tuple[ScreeningModel
 
 
 def _apply(
-    run: ScreeningRun, grades: dict, warnings: list[WarningOut], scoped: list[int] | None
+    run: ScreeningRun,
+    grades: pa.Table,
+    current: pa.Table,
+    warnings: list[WarningOut],
+    scoped: list[int] | None,
 ) -> tuple[int, int, int]:
+    """Set-based write-back: grades upserted only where they changed, warnings inserted / updated / closed with
+    one executemany each, and their change-log entries in bulk — all in the caller's transaction."""
     now = timezone.now()
-    _grades_write(run, grades, now)
+    ops = connection.ops
+    stamp = ops.adapt_datetimefield_value(now)
+    _grades_write(run, grades, current, stamp)
     open_qs = RiskWarning.objects.filter(status=RiskWarning.Status.OPEN)
     if scoped is not None:
         open_qs = open_qs.filter(household_id__in=scoped)
-    existing = {w.household_id: w for w in open_qs}
-    fresh, changed, logs = [], [], []
+    existing = {hid: (pk, grade) for pk, hid, grade in open_qs.values_list("pk", "household_id", "grade")}
+    fresh: list[tuple] = []
+    changed: list[tuple] = []
+    logs: list[tuple[Any, ...]] = []
     for out in warnings:
-        w = existing.pop(out.household_id, None)
-        fields = {
-            "village_code": out.village_code,
-            "grade": out.grade,
-            "score": out.score,
-            "risk_types": ";".join(out.risk_types),
-            "reasons": out.reasons,
-            "sources": out.sources,
-            "rules": ";".join(out.rules),
-            "points": [[c, p] for c, p in out.points[:10]],
-            "first_signal_date": out.first_signal_date,
-        }
-        if w is None:
-            fresh.append(
-                RiskWarning(
-                    household_id=out.household_id,
-                    status=RiskWarning.Status.OPEN,
-                    opened_at=now,
-                    updated_at=now,
-                    graded_at=now,
-                    opened_by_run=run,
-                    last_run=run,
-                    **fields,
-                )
-            )
+        values = (
+            out.village_code, out.grade, out.score, ";".join(out.risk_types), json.dumps(out.reasons),
+            json.dumps(out.sources), ";".join(out.rules), json.dumps([[c, p] for c, p in out.points[:10]]),
+        )  # fmt: skip
+        signal = ops.adapt_datefield_value(out.first_signal_date)
+        had = existing.pop(out.household_id, None)
+        if had is None:
+            fresh.append((out.household_id, *values, signal, RiskWarning.Status.OPEN, stamp, stamp, stamp, run.pk,
+                          run.pk, ""))  # fmt: skip
+            logs.append(("warning", 0, out.household_id, "open", None,
+                         {"grade": out.grade, "score": out.score, "risk_types": values[3], "run": run.pk}))  # fmt: skip
             continue
-        if w.grade != out.grade:
-            w.graded_at = now
-            logs.append(_log(w, "regrade", {"grade": w.grade}, {"grade": out.grade}, run))
+        pk, grade = had
+        if grade != out.grade:
+            logs.append(("warning", pk, out.household_id, "regrade", {"grade": grade},
+                         {"grade": out.grade, "run": run.pk}))  # fmt: skip
         # The first signal of an open warning never moves later: later runs only add evidence.
-        fields["first_signal_date"] = min(w.first_signal_date, out.first_signal_date)
-        for k, v in fields.items():
-            setattr(w, k, v)
-        w.updated_at, w.last_run = now, run
-        changed.append(w)
-    insert_rows(RiskWarning, fresh, [
-        "household", "village_code", "status", "grade", "score", "risk_types", "reasons", "sources", "rules",
-        "points", "first_signal_date", "opened_at", "updated_at", "graded_at", "opened_by_run", "last_run",
-        "close_reason",
-    ])  # fmt: skip
-    update_rows(RiskWarning, changed, [
-        "village_code", "grade", "score", "risk_types", "reasons", "sources", "rules", "points",
-        "first_signal_date", "updated_at", "graded_at", "last_run",
-    ])  # fmt: skip
-    score_of = dict(zip(grades["household_id"], grades["score"], strict=True))
-    closing = list(existing.values())
-    for w in closing:
-        w.status = RiskWarning.Status.CLOSED
-        w.closed_at, w.updated_at, w.last_run = now, now, run
-        w.close_reason = (
-            f"{run.as_of} 复筛未再发现风险（风险分值 {score_of.get(w.household_id, 0):.1f}，绿色）"
-        )
-        logs.append(_log(w, "close", {"status": "open"}, {"status": "closed", "reason": w.close_reason}, run))
-    update_rows(RiskWarning, closing, ["status", "closed_at", "updated_at", "last_run", "close_reason"])
-    if fresh:
-        logs.extend(
-            change_entry(
-                entity="warning",
-                entity_id=0,
-                household_id=w.household_id,
-                action="open",
-                before=None,
-                after={"grade": w.grade, "score": w.score, "risk_types": w.risk_types, "run": run.pk},
-                actor_id=None,
-                at=now,
+        changed.append((out.grade, stamp, *values, signal, signal, stamp, run.pk, pk))
+    table = ops.quote_name(RiskWarning._meta.db_table)
+    with connection.cursor() as cursor:
+        if fresh:
+            cursor.executemany(
+                f"INSERT INTO {table} (household_id, village_code, grade, score, risk_types, reasons, sources, rules, "
+                "points, first_signal_date, status, opened_at, updated_at, graded_at, opened_by_run_id, last_run_id, "
+                "close_reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                fresh,
             )
-            for w in fresh
-        )
-    log_changes(logs)
+        if changed:
+            cursor.executemany(
+                f"UPDATE {table} SET graded_at = CASE WHEN grade <> %s THEN %s ELSE graded_at END, "
+                "village_code = %s, grade = %s, score = %s, risk_types = %s, reasons = %s, sources = %s, rules = %s, "
+                "points = %s, first_signal_date = CASE WHEN first_signal_date <= %s THEN first_signal_date "
+                "ELSE %s END, updated_at = %s, last_run_id = %s WHERE id = %s",
+                changed,
+            )
+        score_of: dict[int, float] = {}
+        if existing:
+            mask = pc.is_in(grades.column("household_id"), pa.array(list(existing), pa.int64()))
+            kept = grades.filter(mask)
+            score_of = dict(
+                zip(kept.column("household_id").to_pylist(), kept.column("score").to_pylist(), strict=True)
+            )
+        closing = []
+        for hid, (pk, _grade) in existing.items():
+            reason = f"{run.as_of} 复筛未再发现风险（风险分值 {score_of.get(hid, 0):.1f}，绿色）"
+            closing.append((RiskWarning.Status.CLOSED, stamp, stamp, run.pk, reason, pk))
+            logs.append(("warning", pk, hid, "close", {"status": "open"},
+                         {"status": "closed", "reason": reason, "run": run.pk}))  # fmt: skip
+        if closing:
+            cursor.executemany(
+                f"UPDATE {table} SET status = %s, closed_at = %s, updated_at = %s, last_run_id = %s, "
+                "close_reason = %s WHERE id = %s",
+                closing,
+            )
+    log_rows(logs, at=now)
     return len(fresh), len(changed), len(closing)
 
 
-def _log(w: RiskWarning, action: str, before: dict, after: dict, run: ScreeningRun):
-    return change_entry(
-        entity="warning",
-        entity_id=w.pk,
-        household_id=w.household_id,
-        action=action,
-        before=before,
-        after={**after, "run": run.pk},
-        actor_id=None,
-    )
-
-
-def _grades_write(run: ScreeningRun, grades: dict, now) -> None:
-    """Insert or update only the households whose grade, score or triggers changed since the last run."""
+def _current_grades(household_ids: list[int] | None) -> pa.Table:
+    """The stored grades of the households about to be written (read before the write transaction, columnar)."""
     table = connection.ops.quote_name(HouseholdGrade._meta.db_table)
-    ids = grades["household_id"]
-    current: dict[int, tuple] = {}
+    where = ""
+    if household_ids is not None:
+        where = f"WHERE household_id IN ({', '.join(str(int(i)) for i in household_ids) or 'NULL'})"
+    got = extract.fetch(f"SELECT household_id, grade, score, rules FROM {table} {where}")
+    schema = pa.schema([("household_id", pa.int64()), ("grade", pa.string()), ("score", pa.float64()),
+                        ("rules", pa.string())])  # fmt: skip
+    return pa.table(
+        {
+            f.name: pa.nulls(got.num_rows, f.type)
+            if pa.types.is_null(got.column(f.name).type)
+            else got.column(f.name).cast(f.type)
+            for f in schema
+        }
+    )
+
+
+def _grades_write(run: ScreeningRun, grades: pa.Table, current: pa.Table, stamp) -> int:
+    """Insert or update only the households whose grade, score or triggers changed since the last run: the
+    comparison runs in DuckDB over Arrow, the write is one executemany of upserts (a row a concurrent run added
+    in between is updated, not duplicated)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("new", grades.select(["household_id", "village_code", "grade", "score", "fired_rules"]))
+        con.register("cur", current)
+        todo = con.sql(
+            "SELECT n.household_id, n.village_code, n.grade, n.score, LEFT(COALESCE(n.fired_rules, ''), 400) AS rules "
+            "FROM new AS n LEFT JOIN cur AS c ON c.household_id = n.household_id "
+            "WHERE c.household_id IS NULL OR c.grade <> n.grade OR ROUND(c.score, 2) <> ROUND(n.score, 2) "
+            "OR COALESCE(c.rules, '') <> LEFT(COALESCE(n.fired_rules, ''), 400)"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    if not todo.num_rows:
+        return 0
+    as_of = connection.ops.adapt_datefield_value(run.as_of)
+    n = todo.num_rows
+    params = list(
+        zip(
+            *(
+                todo.column(c).to_pylist()
+                for c in ("household_id", "village_code", "grade", "score", "rules")
+            ),
+            [as_of] * n,
+            [run.pk] * n,
+            [stamp] * n,
+            strict=True,
+        )
+    )
+    table = connection.ops.quote_name(HouseholdGrade._meta.db_table)
     with connection.cursor() as cursor:
-        if len(ids) > 5000:
-            cursor.execute(f"SELECT household_id, id, grade, score, rules FROM {table}")
-            current = {r[0]: r[1:] for r in cursor.fetchall()}
-        else:
-            for i in range(0, len(ids), 900):
-                chunk = ids[i : i + 900]
-                cursor.execute(
-                    f"SELECT household_id, id, grade, score, rules FROM {table} WHERE household_id IN "
-                    f"({', '.join(['%s'] * len(chunk))})",
-                    chunk,
-                )
-                current.update((r[0], r[1:]) for r in cursor.fetchall())
-    new, changed = [], []
-    for hid, village, grade, score, rules in zip(
-        ids, grades["village_code"], grades["grade"], grades["score"], grades["fired_rules"], strict=True
-    ):
-        rules = rules or ""
-        row = HouseholdGrade(
-            household_id=hid, village_code=village, grade=grade, score=score, rules=rules[:400],
-            as_of=run.as_of, run=run, updated_at=now,
-        )  # fmt: skip
-        had = current.get(hid)
-        if had is None:
-            new.append(row)
-        elif (had[1], round(had[2], 2), had[3]) != (grade, round(score, 2), rules[:400]):
-            row.pk = had[0]
-            changed.append(row)
-    insert_rows(
-        HouseholdGrade,
-        new,
-        ["household", "village_code", "grade", "score", "rules", "as_of", "run", "updated_at"],
-    )
-    update_rows(
-        HouseholdGrade, changed, ["village_code", "grade", "score", "rules", "as_of", "run", "updated_at"]
-    )
+        cursor.executemany(
+            f"INSERT INTO {table} (household_id, village_code, grade, score, rules, as_of, run_id, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (household_id) DO UPDATE SET "
+            "village_code = excluded.village_code, grade = excluded.grade, score = excluded.score, "
+            "rules = excluded.rules, as_of = excluded.as_of, run_id = excluded.run_id, updated_at = excluded.updated_at",
+            params,
+        )
+    return n

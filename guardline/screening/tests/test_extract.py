@@ -33,7 +33,7 @@ def test_adbc_and_cursor_reads_agree(tmp_path):
     assert not connection.in_atomic_block  # committed data: the columnar path is taken where there is one
 
     for name, sql in extract._queries(None, None).items():
-        columnar = extract._conform(name, extract._fetch(sql))
+        columnar = extract._conform(name, extract.fetch(sql))
         cursor = extract._conform(name, extract._fetch_cursor(sql))
         assert columnar.num_rows > 0, name
         order = [(k, "ascending") for k in columnar.column_names]

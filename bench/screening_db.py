@@ -1,0 +1,347 @@
+"""A synthetic operational database for the screening benchmarks, built fast.
+
+The real Django schema (`guardline migrate` on a fresh SQLite file), filled in bulk: DuckDB generates the rows
+(deterministic hashes, no Python loop per row) and the ADBC SQLite driver ingests the Arrow batches into the
+migrated tables. Secondary indexes are dropped before the load and re-created afterwards with their own DDL, so
+the finished file has exactly the schema the migrations made. Built files are cached under a directory keyed by the
+number of households (and the as-of date), so reruns start at once.
+
+Per household ≈ 3.5 members (1–6), two annual income rows (the two years before `as_of`), and ≈ 12 department
+events spread over the 12 months before `as_of` across the twelve feeds (medical settlements most), with amounts
+and kinds as the feeds declare them (INTERCHANGE §3); 96 % linked to a member, the rest unlinked or in review, and
+water incidents reported per village."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (feed, share of events); calibrated so that about one household in seven is flagged.
+FEED_SHARES = (
+    ("school_status", 0.15),
+    ("microcredit", 0.10),
+    ("employment_change", 0.06),
+    ("civil_assistance", 0.01),
+    ("illness_diagnosis", 0.01),
+    ("housing_appraisal", 0.01),
+    ("disaster_loss", 0.01),
+    ("accident", 0.005),
+    ("disability_certificate", 0.005),
+    ("death_registration", 0.002),
+    ("water_incident", 0.0003),
+    ("medical_settlement", 0.6177),  # the rest: the most frequent feed
+)
+EVENTS_PER_HOUSEHOLD = 12
+TABLES = ("registry_household", "registry_member", "registry_householdyear", "ingest_feedevent")
+
+
+def django_env(db: Path, var: Path) -> dict[str, str]:
+    return dict(
+        os.environ,
+        DATABASE_URL=f"sqlite:///{db}",
+        GUARDLINE_VAR_DIR=str(var),
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        GUARDLINE_LOG_LEVEL="ERROR",
+        PYTHONPATH=str(ROOT),
+    )
+
+
+def _case(u: str, choices: list[tuple[str, float]]) -> str:
+    """CASE over cumulative shares of a uniform `u` (the last choice takes the rest)."""
+    parts, acc = [], 0.0
+    for value, share in choices[:-1]:
+        acc += share
+        parts.append(f"WHEN {u} < {acc:.6f} THEN {value}")
+    return f"CASE {' '.join(parts)} ELSE {choices[-1][0]} END"
+
+
+def generate(con, households: int, as_of: date) -> None:
+    """The four tables as DuckDB tables named like the Django ones (columns as stored by Django on SQLite)."""
+    n = int(households)
+    y = as_of.year
+    ts = f"'{as_of.isoformat()} 08:00:00'"
+    con.execute("CREATE OR REPLACE MACRO u(x, s) AS CAST(hash(x, s) % 1000003 AS DOUBLE) / 1000003")
+    # a normal(0, 1)-ish value: sum of four uniforms, centred and scaled
+    con.execute(
+        "CREATE OR REPLACE MACRO nrm(x, s) AS (u(x, s) + u(x, s + 100) + u(x, s + 200) + u(x, s + 300) - 2) * 1.732"
+    )
+    monitor = _case(
+        "u(i, 2)",
+        [("'unstable_former_poor'", 0.02), ("'marginal'", 0.015), ("'sudden_hardship'", 0.005), ("''", 1)],
+    )
+    con.execute(f"""
+CREATE OR REPLACE TABLE registry_household AS
+SELECT i AS id,
+  printf('52052600%012d', i) AS household_no,
+  '520526' || printf('%03d', ((i - 1) // 10000) % 1000 + 1) || printf('%03d', ((i - 1) // 100) % 100 + 1)
+    AS village_code,
+  CASE WHEN u(i, 1) < 0.25 THEN 'former_poor' ELSE 'general' END AS household_type,
+  {monitor} AS monitor_category,
+  CAST(u(i, 3) < 0.01 AS INTEGER) AS no_labour_household,
+  CAST(u(i, 4) < 0.05 AS INTEGER) AS relocation_site,
+  '' AS phone, '户主' || i AS head_name,
+  CAST(1 + floor(u(i, 5) * 6) AS INTEGER) AS member_count,
+  1 AS is_active, {ts} AS created_at, {ts} AS updated_at
+FROM range(1, {n} + 1) AS t(i)
+""")
+    labour = _case(
+        "u(mid, 25)", [("'ordinary'", 0.6), ("'skilled'", 0.2), ("'weak'", 0.14), ("'lost'", 0.06)]
+    )
+    old_labour = _case("u(mid, 25)", [("'weak'", 0.5), ("'lost'", 0.3), ("'none'", 0.2)])
+    health = _case(
+        "u(mid, 23)", [("'healthy'", 0.86), ("'chronic'", 0.09), ("'serious'", 0.025), ("'disabled'", 0.025)]
+    )
+    edu = _case(
+        "u(mid, 26)",
+        [
+            ("'illiterate'", 0.1),
+            ("'primary'", 0.3),
+            ("'junior'", 0.4),
+            ("'senior'", 0.12),
+            ("'college'", 0.08),
+        ],
+    )
+    migrant = _case(
+        "u(mid, 27)",
+        [("'out_of_province'", 0.3), ("'in_province'", 0.2), ("'in_county'", 0.2), ("'none'", 0.3)],
+    )
+    con.execute(f"""
+CREATE OR REPLACE TABLE registry_member AS
+WITH hh AS (
+  SELECT id, member_count, CAST(SUM(member_count) OVER (ORDER BY id) - member_count AS BIGINT) AS offset_
+  FROM registry_household
+), m AS (
+  SELECT hh.id AS household_id, k, hh.offset_ + k + 1 AS mid
+  FROM hh, range(hh.member_count) AS r(k)
+), a AS (
+  SELECT *,
+    CASE WHEN k = 0 THEN 30 + u(mid, 21) * 45
+         WHEN k = 1 THEN 28 + u(mid, 21) * 45
+         WHEN u(mid, 22) < 0.8 THEN u(mid, 21) * 25
+         ELSE 60 + u(mid, 21) * 30 END AS age,
+    {health} AS health
+  FROM m
+)
+SELECT mid AS id,
+  '成员' || mid AS name,
+  printf('52052619%010d', mid) AS id_number,
+  'valid' AS id_status,
+  CASE WHEN k = 0 THEN 'head' WHEN k = 1 THEN 'spouse' WHEN age < 30 AND u(mid, 24) < 0.5 THEN 'son'
+       WHEN age < 30 THEN 'daughter' WHEN u(mid, 24) < 0.5 THEN 'father' ELSE 'mother' END AS relation,
+  CASE WHEN (k = 1) OR (k > 1 AND u(mid, 24) >= 0.5) THEN 'female' ELSE 'male' END AS sex,
+  strftime(DATE '{as_of.isoformat()}' - CAST(floor(age * 365.25) AS INTEGER), '%Y-%m-%d') AS birth_date,
+  CASE WHEN age < 6 THEN 'preschool' ELSE {edu} END AS education,
+  CASE WHEN age < 6 THEN 'preschool' WHEN age < 12 THEN 'primary' WHEN age < 15 THEN 'junior'
+       WHEN age < 18 THEN 'senior' WHEN age < 21 AND u(mid, 28) < 0.3 THEN 'college'
+       ELSE 'not_student' END AS student_status,
+  health,
+  CASE WHEN health = 'disabled' THEN CAST(1 + floor(u(mid, 29) * 4) AS INTEGER) END AS disability_grade,
+  CASE WHEN age < 16 THEN 'none' WHEN age >= 60 THEN {old_labour} ELSE {labour} END AS labour_capacity,
+  CASE WHEN age >= 16 AND age < 60 THEN {migrant} ELSE 'none' END AS migrant_work,
+  CASE WHEN age >= 16 AND age < 60 THEN CAST(floor(u(mid, 30) * 13) AS INTEGER) END AS work_months,
+  CASE WHEN u(mid, 31) < 0.985 THEN 1 WHEN u(mid, 31) < 0.995 THEN 0 END AS basic_medical_insured,
+  1 AS is_active, {ts} AS created_at, {ts} AS updated_at,
+  household_id
+FROM a
+ORDER BY mid
+""")
+    con.execute(f"""
+CREATE OR REPLACE TABLE registry_householdyear AS
+WITH y AS (
+  SELECT h.id AS household_id, yr AS year, h.member_count AS size,
+    exp(ln(18000) + 0.36 * nrm(h.id, 40) + 0.08 * nrm(h.id * 7 + yr, 60)) * h.member_count AS gross
+  FROM registry_household AS h, (VALUES ({y - 2}), ({y - 1})) AS v(yr)
+)
+SELECT year, 'annual' AS snapshot_kind,
+  round(gross * 0.62, 2) AS wage_income, round(gross * 0.18, 2) AS business_income,
+  round(gross * 0.03, 2) AS property_income, round(gross * 0.17, 2) AS transfer_income,
+  round(gross * 0.05, 2) AS business_cost,
+  CASE WHEN u(household_id * 7 + year, 50) < 0.05 THEN round(u(household_id, 51) * 3000, 2) ELSE 0 END
+    AS claim_income,
+  CASE WHEN u(household_id * 7 + year, 52) < 0.1 THEN round(u(household_id, 53) * 8000, 2) ELSE 0 END
+    AS compliant_out_of_pocket,
+  CAST(u(household_id * 7 + year, 54) < 0.01 AS INTEGER) AS housing_unsafe,
+  CAST(u(household_id * 7 + year, 55) < 0.002 AS INTEGER) AS dropout,
+  CAST(u(household_id * 7 + year, 56) < 0.01 AS INTEGER) AS water_unsafe,
+  CAST(u(household_id * 7 + year, 57) < 0.01 AS INTEGER) AS uninsured_member,
+  size AS household_size, NULL::DOUBLE AS net_income, NULL::DOUBLE AS per_capita_net_income,
+  NULL::DOUBLE AS adjusted_income, NULL::DOUBLE AS per_capita_adjusted_income,
+  'v1' AS formula_version, {ts} AS updated_at, household_id
+FROM y
+ORDER BY household_id, year
+""")
+    members = con.execute("SELECT count(*) FROM registry_member").fetchone()[0]
+    e = n * EVENTS_PER_HOUSEHOLD
+    feed = _case("u(r, 11)", [(f"'{f}'", s) for f, s in FEED_SHARES])
+    kinds = {
+        "illness_diagnosis": [("'慢性病'", 0.85), ("'大病'", 0.15)],
+        "civil_assistance": [
+            ("'低保'", 0.2), ("'临时救助'", 0.1), ("'特困'", 0.02), ("'医疗救助'", 0.35), ("'教育救助'", 0.33),
+        ],
+        "disability_certificate": [("'肢体'", 0.5), ("'视力'", 0.2), ("'听力'", 0.2), ("'智力'", 0.1)],
+        "school_status": [("'在读'", 0.97), ("'辍学'", 0.01), ("'毕业'", 0.02)],
+        "housing_appraisal": [("'A'", 0.55), ("'B'", 0.4), ("'C'", 0.04), ("'D'", 0.01)],
+        "water_incident": [("'停水'", 0.6), ("'水质不达标'", 0.25), ("'取水距离远'", 0.15)],
+        "disaster_loss": [("'洪涝灾害'", 0.4), ("'干旱灾害'", 0.3), ("'风雹灾害'", 0.2), ("'地质灾害'", 0.1)],
+        "employment_change": [("'就业'", 0.94), ("'失业登记'", 0.03), ("'返乡'", 0.03)],
+        "accident": [("'轻伤'", 0.85), ("'重伤'", 0.12), ("'死亡'", 0.03)],
+    }  # fmt: skip
+    kind = "CASE feed " + " ".join(f"WHEN '{f}' THEN {_case('u(r, 15)', c)}" for f, c in kinds.items())
+    kind += " ELSE '' END"
+    amount = """CASE feed
+    WHEN 'medical_settlement' THEN round(CASE WHEN u(r, 16) < 0.98 THEN 30 + u(r, 17) * 600
+                                              ELSE 600 + pow(u(r, 17), 4) * 30000 END, 2)
+    WHEN 'civil_assistance' THEN round(300 + u(r, 16) * 3000, 2)
+    WHEN 'disability_certificate' THEN CAST(1 + floor(u(r, 16) * 4) AS INTEGER)
+    WHEN 'water_incident' THEN CAST(1 + floor(u(r, 16) * 30) AS INTEGER)
+    WHEN 'disaster_loss' THEN round(500 + pow(u(r, 16), 2) * 20000, 2)
+    WHEN 'employment_change' THEN round(2000 + u(r, 16) * 4000, 2)
+    WHEN 'microcredit' THEN CASE WHEN u(r, 16) < 0.98 THEN 0 ELSE CAST(1 + floor(u(r, 17) * 180) AS INTEGER) END
+    END"""
+    link = _case("u(r, 18)", [("'linked'", 0.96), ("'unlinked'", 0.03), ("'review'", 0.01)])
+    con.execute(f"""
+CREATE OR REPLACE TABLE ingest_feedevent AS
+WITH r AS (
+  SELECT r, {feed} AS feed, 1 + hash(r, 12) % {members} AS mid,
+    DATE '{as_of.isoformat()}' - CAST(floor(u(r, 13) * 365) AS INTEGER) AS event_date,
+    CAST(floor(pow(u(r, 14), 3) * 30) AS INTEGER) AS lag
+  FROM range({e}) AS t(r)
+), x AS (
+  SELECT r.*, CASE WHEN feed = 'water_incident' THEN 'village' ELSE {link} END AS link_status,
+    {kind} AS kind, {amount} AS amount
+  FROM r
+)
+SELECT x.feed, printf('%032x', x.r) AS key_hash, CAST(NULL AS INTEGER) AS source_row,
+  strftime(x.event_date, '%Y-%m-%d') AS event_date,
+  CASE WHEN x.link_status = 'village' THEN '' ELSE m.id_number END AS id_number,
+  CASE WHEN x.link_status = 'village' THEN '' ELSE 'valid' END AS id_status,
+  CASE WHEN x.link_status = 'village' THEN '' ELSE substr(m.id_number, 1, 15) END AS id_prefix15,
+  CASE WHEN x.link_status = 'village' THEN '' ELSE m.name END AS name,
+  CASE WHEN x.link_status = 'village' THEN NULL ELSE m.birth_date END AS birth_date,
+  h.village_code, '{{}}' AS payload, x.link_status,
+  CASE WHEN x.link_status = 'linked' THEN 'id_exact' ELSE '' END AS link_method, '' AS link_note,
+  strftime(x.event_date + x.lag, '%Y-%m-%d') || ' 08:00:00' AS created_at,
+  CAST(NULL AS BIGINT) AS batch_id,
+  CASE WHEN x.link_status = 'linked' THEN m.household_id END AS household_id,
+  CASE WHEN x.link_status = 'linked' THEN m.id END AS member_id,
+  CASE WHEN x.link_status = 'review' THEN m.id END AS candidate_id,
+  CASE WHEN x.link_status = 'review' THEN 0.7 END AS link_score,
+  CASE WHEN x.link_status IN ('review', 'unlinked') THEN {ts} END AS link_examined_at,
+  CAST(NULL AS VARCHAR) AS reviewed_at, CAST(NULL AS BIGINT) AS reviewed_by_id,
+  CASE WHEN x.link_status = 'village' THEN '' ELSE m.sex END AS sex,
+  x.amount, x.kind
+FROM x JOIN registry_member AS m ON m.id = x.mid JOIN registry_household AS h ON h.id = m.household_id
+ORDER BY x.r
+""")
+
+
+def build(path: Path, households: int, as_of: date, say=print) -> None:
+    import adbc_driver_sqlite.dbapi as adbc
+    import duckdb
+
+    work = path.parent
+    work.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".building")
+    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        p.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", "from config.cli import main; main()", "migrate", "-v0"],
+        env=django_env(tmp, work / "var"),
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    with sqlite3.connect(tmp) as lite:
+        lite.execute("PRAGMA journal_mode=DELETE")
+        indexes = lite.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND tbl_name IN ({', '.join('?' * len(TABLES))})",
+            TABLES,
+        ).fetchall()
+        for name, _ in indexes:
+            lite.execute(f'DROP INDEX "{name}"')
+    say(
+        f"  migrated in {time.perf_counter() - t0:.1f}s; {len(indexes)} secondary indexes dropped for the load"
+    )
+    duck = duckdb.connect()
+    duck.execute("SET preserve_insertion_order = true")
+    duck.execute("SET enable_progress_bar = false")
+    t = time.perf_counter()
+    generate(duck, households, as_of)
+    say(f"  generated in DuckDB in {time.perf_counter() - t:.1f}s")
+    t = time.perf_counter()
+    with adbc.connect(str(tmp), autocommit=True) as con:
+        with con.cursor() as cur:
+            for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-2000000", "temp_store=MEMORY"):
+                cur.execute(f"PRAGMA {pragma}")
+                cur.fetchall()
+        for table in TABLES:
+            columns = duck.execute(f"DESCRIBE {table}").fetchall()
+            select = ", ".join(
+                f'CAST("{c}" AS DOUBLE) AS "{c}"' if t.startswith("DECIMAL") else f'"{c}"'
+                for c, t, *_ in columns
+            )
+            reader = duck.sql(f"SELECT {select} FROM {table}").to_arrow_reader(500_000)
+            with con.cursor() as cur:
+                rows = cur.adbc_ingest(table, reader, mode="append")
+            say(f"    {table}: {rows:,} rows ({time.perf_counter() - t:.1f}s)")
+    duck.close()
+    say(f"  loaded through ADBC in {time.perf_counter() - t:.1f}s")
+    t = time.perf_counter()
+    with sqlite3.connect(tmp) as lite:
+        lite.execute("PRAGMA cache_size=-2000000")
+        lite.execute("PRAGMA temp_store=MEMORY")
+        for _, sql in indexes:
+            lite.execute(sql)
+        lite.execute("ANALYZE")
+        lite.execute("PRAGMA journal_mode=WAL")
+    say(f"  {len(indexes)} indexes re-created and analysed in {time.perf_counter() - t:.1f}s")
+    tmp.rename(path)
+    say(f"  built {path} ({path.stat().st_size / 2**30:.2f} GiB) in {time.perf_counter() - t0:.1f}s")
+
+
+def database(households: int, as_of: date, *, cache: Path, say=print) -> Path:
+    """The cached database for `households` (built when missing)."""
+    path = cache / f"ops-{households}-{as_of.isoformat()}.sqlite3"
+    marker = path.with_suffix(".json")
+    wanted = {
+        "households": households,
+        "as_of": as_of.isoformat(),
+        "events_per_household": EVENTS_PER_HOUSEHOLD,
+    }
+    if path.exists() and marker.exists() and json.loads(marker.read_text()) == wanted:
+        return path
+    path.unlink(missing_ok=True)
+    say(f"building the operational database of {households:,} households (cached in {cache})")
+    build(path, households, as_of, say=say)
+    marker.write_text(json.dumps(wanted))
+    return path
+
+
+def reset_outputs(path: Path) -> None:
+    """Empty the screening outputs (grades, warnings, runs, their change-log rows) so a run starts like the first."""
+    with sqlite3.connect(path) as lite:
+        lite.execute("PRAGMA journal_mode=WAL")
+        lite.execute("DELETE FROM screening_householdgrade")
+        lite.execute("DELETE FROM screening_riskwarning")
+        lite.execute("DELETE FROM core_changelog WHERE entity IN ('warning', 'screening_run')")
+        lite.execute("DELETE FROM screening_screeningrun")
+        lite.commit()
+        lite.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def copy(path: Path, to: Path) -> Path:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{to}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(path, to)
+    return to
