@@ -30,6 +30,8 @@ def navigation(request):
         items.append(("regions:line_list", _("监测线")))
         items.append(("regions:grid_list", _("网格")))
         items.append(("screening:catalogue", _("指标与规则")))
+        if has_perm(user, Perm.RUN_SCREENING):
+            items.append(("screening:whatif", _("政策模拟")))
         items.append(("cases:overdue", _("超时督办")))
         items.append(("cases:holidays", _("节假日")))
         items.append(("reports:index", _("报表")))

@@ -9,4 +9,5 @@ urlpatterns = [
     path("catalogue/", views.catalogue, name="catalogue"),
     path("parameters/", views.parameter_set, name="parameter_set"),
     path("rules/", views.rule_save, name="rule_save"),
+    path("whatif/", views.whatif, name="whatif"),
 ]

@@ -149,3 +149,34 @@ def rule_save(request):
     except RuleError as exc:
         messages.error(request, f"规则未保存：{exc}")
     return redirect("screening:catalogue")
+
+
+@login_required
+def whatif(request):
+    """Policy what-if: a different monitoring line or trigger threshold for a region, counted before adoption."""
+    _require(request.user, Perm.RUN_SCREENING)
+    from django.core.exceptions import ValidationError
+
+    from .whatif import policy_whatif
+
+    codes = scope_codes(request.user)
+    region = request.POST.get("region") or request.GET.get("region") or (codes[0] if codes else "")
+    result, error, changes = None, "", {}
+    if request.method == "POST":
+        for p in PARAMETERS:
+            raw = request.POST.get(p.name, "").strip()
+            if raw:
+                try:
+                    changes[p.name] = float(raw)
+                except ValueError:
+                    error = f"{p.title_zh}：{raw} 不是数字"
+        if not error:
+            try:
+                result = policy_whatif(user=request.user, region=region, changes=changes)
+            except (ValidationError, PermissionDenied) as exc:
+                error = "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+    return render(
+        request,
+        "screening/whatif.html",
+        {"parameters": PARAMETERS, "region": region, "result": result, "error": error, "changes": changes},
+    )
