@@ -14,6 +14,7 @@ urlpatterns = [
     path("warnings/", include("guardline.screening.urls")),
     path("cases/", include("guardline.cases.urls")),
     path("assistance/", include("guardline.assistance.urls")),
+    path("dashboards/", include("guardline.dashboards.urls")),
     path("declare/", include((declare_urls, "declare"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "guardline.screening",
     "guardline.cases",
     "guardline.assistance",
+    "guardline.dashboards",
     "guardline.api",
 ]
 

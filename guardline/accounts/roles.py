@@ -29,6 +29,7 @@ class Perm(StrEnum):
     MANAGE_CALENDAR = "manage_calendar"  # edit the holiday calendar the working-day clocks count with
     MANAGE_ASSISTANCE = "manage_assistance"  # plans, measures, cadre pairing, proposing eliminations
     DECIDE_ELIMINATION = "decide_elimination"  # the county decision on (and reversal of) a risk elimination
+    MANAGE_EVALUATION = "manage_evaluation"  # the province's indicator weights of the composite evaluation
 
 
 _ALL_READ = {Perm.VIEW_REGISTRY}
@@ -42,6 +43,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.RUN_SCREENING,
             Perm.MANAGE_SCREENING,
             Perm.MANAGE_CALENDAR,
+            Perm.MANAGE_EVALUATION,
         }
     ),
     Role.COUNTY_ADMIN: frozenset(

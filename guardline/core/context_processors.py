@@ -25,6 +25,7 @@ def navigation(request):
     if has_perm(user, Perm.REVIEW_LINKS):
         items.append(("ingest:review_list", "关联核对"))
     if has_perm(user, Perm.VIEW_REGISTRY):
+        items.append(("dashboards:home", "统计分析"))
         items.append(("regions:line_list", "监测线"))
         items.append(("regions:grid_list", "网格"))
         items.append(("screening:catalogue", "指标与规则"))
