@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from engine.aggregates import catalogue as cat
 from engine.aggregates.rollup import diff, level_of, rollup
+from engine.ids import IdStatus
 from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import require_scope
 from guardline.assistance.catalogue import DEVELOPMENT_CODES, SAFETY_NET_CODES
@@ -39,6 +40,7 @@ from guardline.screening.models import HouseholdGrade, RiskWarning, response_clo
 from .models import AggregateState, EvaluationWeight, RegionMetric
 
 STATE_KEY = "region_metrics"
+USABLE_ID_STATUSES = (IdStatus.VALID, IdStatus.CONVERTED)
 SAFETY_MARGIN = dt.timedelta(minutes=5)  # rows committed while the previous refresh ran are looked at again
 
 VillageRows = dict[tuple[str, str], float]  # (village_code, metric) → value
@@ -213,7 +215,9 @@ def _stock(now: dt.datetime, village_prefixes: list[str] | None) -> VillageRows:
 
     # Data quality: an active member with an invalid ID number; no income row for last year or later.
     bad_id = Exists(
-        Member.objects.filter(household=OuterRef("pk"), is_active=True).exclude(id_status="valid")
+        Member.objects.filter(household=OuterRef("pk"), is_active=True).exclude(
+            id_status__in=USABLE_ID_STATUSES
+        )
     )
     no_income = ~Exists(HouseholdYear.objects.filter(household=OuterRef("pk"), year__gte=now.year - 1))
     _add(rows, _count_by_village(hh.filter(bad_id)), "dq_invalid_id")
