@@ -43,7 +43,7 @@ def _grade(household, grade: str) -> None:
 
 
 @pytest.fixture
-def story(ready, people, households, villages):
+def story(ready, people, households, villages):  # noqa: F811  (fixtures)
     """Returns the moment of the refresh."""
     a, b = households["A"], households["B"]
     a2 = make_household(villages["A"].code, "520526000000000004", "钱七", "52052619800101007")
