@@ -70,6 +70,11 @@ def metrics_of(codes: list[str], periods: list[str]) -> dict[tuple[str, str], di
     return out
 
 
+def full(metrics: dict[str, float]) -> dict[str, float]:
+    """Every base metric, zero where no row is stored."""
+    return {code: metrics.get(code, 0.0) for code in cat.METRIC_BY_CODE}
+
+
 @dataclass
 class IndicatorValue:
     indicator: cat.Indicator
@@ -95,10 +100,11 @@ def dashboard(user, code: str, period: str | None = None) -> dict[str, Any]:
     current = {**stock, **{k: v for k, v in now.items() if k in cat.FLOW_CODES}}
     rows = []
     for child, name in children:
-        m = data.get((child, period), {})
+        m = full(data.get((child, period), {}))
         rows.append({"code": child, "name": name, "m": m,
                      "monitored_share": cat.indicator_value("monitored_share", m),
-                     "measure_coverage": cat.indicator_value("measure_coverage", m)})  # fmt: skip
+                     "measure_coverage": cat.indicator_value("measure_coverage", m),
+                     "eliminations": m["elim_assisted"] + m["elim_natural"]})  # fmt: skip
     series = {}
     for metric in ("warn_opened", "warn_closed", "warn_converted", "id_identified", "elim_assisted",
                    "elim_natural", "id_returned", "hh_monitored", "hh_grade_red"):  # fmt: skip
@@ -123,7 +129,7 @@ def dashboard(user, code: str, period: str | None = None) -> dict[str, Any]:
         "period": period,
         "periods": periods,
         "stock_period": stock_period,
-        "metrics": current,
+        "metrics": full(current),
         "indicators": indicator_values(current),
         "children": rows,
         "chart": chart,
