@@ -13,6 +13,7 @@ an indicator of a county equals the same formula over its households, never an a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 STOCK = "stock"
@@ -134,7 +135,7 @@ class Indicator:
     scale: float = 1.0
     default_weight: float = 0.0  # weight in the composite evaluation until a province sets its own
 
-    def value(self, metrics: dict[str, float]) -> float | None:
+    def value(self, metrics: Mapping[str, float]) -> float | None:
         num = sum(metrics.get(c, 0.0) for c in self.numerator)
         if self.denominator is None:
             return num * self.scale
@@ -223,19 +224,19 @@ INDICATORS: tuple[Indicator, ...] = (
 INDICATOR_BY_CODE = {i.code: i for i in INDICATORS}
 
 
-def _on_time(metrics: dict[str, float]) -> float | None:
+def _on_time(metrics: Mapping[str, float]) -> float | None:
     n = metrics.get("id_identified", 0.0)
     return None if not n else 100.0 * (n - metrics.get("id_late", 0.0)) / n
 
 
-def indicator_value(code: str, metrics: dict[str, float]) -> float | None:
+def indicator_value(code: str, metrics: Mapping[str, float]) -> float | None:
     """The value of one indicator from one region-period's base metrics (None: no denominator)."""
     if code == "decision_on_time":  # the one difference of two metrics
         return _on_time(metrics)
     return INDICATOR_BY_CODE[code].value(metrics)
 
 
-def ratio_of_rural(metrics: dict[str, float], group: str) -> float | None:
+def ratio_of_rural(metrics: Mapping[str, float], group: str) -> float | None:
     """Mean per-capita income of a group ('mon' or 'fp') as a percentage of the rural mean of the same region."""
     n, s = metrics.get(f"inc_{group}_n", 0.0), metrics.get(f"inc_{group}_sum", 0.0)
     an, a = metrics.get("inc_all_n", 0.0), metrics.get("inc_all_sum", 0.0)
