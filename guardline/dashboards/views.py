@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from engine.aggregates import catalogue as cat
 from guardline.accounts.roles import Perm, has_perm
@@ -28,7 +29,7 @@ def home(request):
     _require(request.user, Perm.VIEW_REGISTRY)
     region = selectors.home_region(request.user)
     if region is None:
-        raise PermissionDenied("您没有管辖地区")
+        raise PermissionDenied(_("您没有管辖地区"))
     return redirect("dashboards:dashboard", region.code)
 
 
@@ -83,7 +84,7 @@ def weights(request, province: str):
         except (ValueError, ValidationError) as exc:
             messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
         else:
-            messages.success(request, "评价权重已保存")
+            messages.success(request, _("评价权重已保存"))
             return redirect("dashboards:weights", province)
     current = selectors.weights_for(province)
     rows = [(i, current.get(i.code, 0.0)) for i in cat.INDICATORS]
