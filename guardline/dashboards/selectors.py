@@ -91,7 +91,8 @@ def dashboard(user, code: str, period: str | None = None) -> dict[str, Any]:
     period = period if period in periods else periods[0]
     children = list(Region.objects.filter(parent_id=code).order_by("code").values_list("code", "name"))
     trend_periods = [shift(period, -i) for i in range(TREND_MONTHS - 1, -1, -1)]
-    data = metrics_of([code, *(c for c, _ in children)], sorted({*trend_periods, period}))
+    data = metrics_of([code], trend_periods)  # the region's trend: 12 months
+    data.update(metrics_of([c for c, _ in children], [period]))  # its children: the chosen month only
     now = data.get((code, period), {})
     stock_period = next(
         (p for p in reversed(trend_periods) if data.get((code, p), {}).get("hh_total")), period
@@ -174,6 +175,7 @@ def evaluation(user, code: str, period: str | None = None) -> dict[str, Any]:
         "level": level,
         "names": peers,
         "scored": scored,
+        "rows": [(s, peers[s.region]) for s in scored],
         "weights": weights,
         "used": [(cat.INDICATOR_BY_CODE[c], w) for c, w in sorted(weights.items()) if w > 0],
     }
