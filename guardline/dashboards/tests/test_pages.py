@@ -116,3 +116,11 @@ def test_refresh_command(story, villages):
     call_command("refresh_aggregates", "--period", period_of(story), stdout=out)
     assert "rows written" in out.getvalue()
     assert RegionMetric.objects.filter(region_code=villages["A"].code[:6], metric="hh_total").exists()
+
+
+def test_refresh_task_runs_in_the_background(story, villages):
+    from guardline.dashboards.tasks import aggregates_refresh_task
+
+    result = aggregates_refresh_task.enqueue()  # the immediate backend in tests
+    assert result.return_value["written"] > 0
+    assert RegionMetric.objects.filter(region_code=villages["A"].code[:6], metric="hh_total").exists()
