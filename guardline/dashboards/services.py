@@ -382,8 +382,9 @@ def aggregates_refresh(
                     w, d = _resum(code, period, metrics)
                     result.written += w
                     result.deleted += d
-        state.refreshed_at = now if periods is None or state.refreshed_at is None else state.refreshed_at
-        state.last_step_id = max_step if periods is None else state.last_step_id
+        if periods is None and prefixes is None:  # a partial refresh leaves the watermark where it was
+            state.refreshed_at = now
+            state.last_step_id = max_step
         state.periods = result.periods
         state.rows_written = result.written
         result.seconds = time.perf_counter() - t0
