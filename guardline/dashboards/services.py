@@ -304,9 +304,70 @@ def _flow(period: str, village_prefixes: list[str] | None) -> VillageRows:
 
 def _prefix_q(field: str, prefixes: list[str]) -> Q:
     q = Q(pk__in=[])
+    villages = [p for p in prefixes if len(p) == 12]
+    if villages:
+        q |= Q(**{f"{field}__in": villages})
     for p in prefixes:
-        q |= Q(**{f"{field}__startswith": p})
+        if len(p) != 12:
+            q |= Q(**{f"{field}__startswith": p})
     return q
+
+
+MAX_PARTIAL_VILLAGES = 2000
+
+
+def _stock_villages_changed(state: AggregateState, now: dt.datetime) -> set[str]:
+    """Villages whose stock metrics may differ from the stored snapshot: a row of theirs changed since the last
+    refresh, or one of the clocks behind a stock metric ran out in between (decision limit, on-site limit, a year
+    since identification)."""
+    assert state.refreshed_at is not None
+    since = state.refreshed_at - SAFETY_MARGIN
+    villages: set[str] = set()
+
+    def add(qs, field: str = "village_code") -> None:
+        villages.update(qs.order_by().values_list(field, flat=True).distinct())
+
+    add(Household.objects.filter(updated_at__gte=since))
+    add(HouseholdYear.objects.filter(updated_at__gte=since), "household__village_code")
+    add(Member.objects.filter(updated_at__gte=since), "household__village_code")
+    add(HouseholdGrade.objects.filter(updated_at__gte=since), "household__village_code")
+    add(RiskWarning.objects.filter(updated_at__gte=since))
+    add(Case.objects.filter(updated_at__gte=since))
+    add(Elimination.objects.filter(updated_at__gte=since), "household__village_code")
+    add(Measure.objects.filter(updated_at__gte=since), "household__village_code")
+    add(CaseStep.objects.filter(pk__gt=state.last_step_id), "case__village_code")
+    # Clocks: what became overdue or a year old between the two refreshes.
+    add(Case.objects.filter(kind=Case.Kind.IDENTIFICATION, decision_due__gte=since, decision_due__lt=now))
+    year = dt.timedelta(days=365)
+    add(Case.objects.filter(kind=Case.Kind.IDENTIFICATION, state="identified", decided_at__gte=since - year,
+                            decided_at__lt=now - year), "household__village_code")  # fmt: skip
+    for grade in cat.GRADES:
+        hours = dt.timedelta(hours=response_clock(grade)["on_site_hours"])
+        add(RiskWarning.objects.filter(status=RiskWarning.Status.OPEN, grade=grade, graded_at__gte=since - hours,
+                                       graded_at__lt=now - hours))  # fmt: skip
+    return villages
+
+
+def _refresh_stock_of(villages: list[str], period: str, now: dt.datetime) -> tuple[int, int]:
+    """Recompute the stock metrics of some villages, then re-sum their townships, counties, cities, province."""
+    written = deleted = 0
+    for i in range(0, len(villages), 500):
+        chunk = villages[i : i + 500]
+        rows = _stock(now, chunk)
+        computed = {(v, period, m): x for (v, m), x in rows.items() if v in set(chunk)}
+        stored = {
+            (r, period, m): x
+            for r, m, x in RegionMetric.objects.filter(
+                period=period, metric__in=cat.STOCK_CODES, region_code__in=chunk
+            ).values_list("region_code", "metric", "value")
+        }
+        w, d = _write(computed, stored)
+        written, deleted = written + w, deleted + d
+    ancestors = {a for v in villages for a in ancestor_codes(v) if len(v) == 12}
+    for code in sorted(ancestors, key=len, reverse=True):
+        w, d = _resum(code, period, list(cat.STOCK_CODES))
+        written, deleted = written + w, deleted + d
+    return written, deleted
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -338,6 +399,7 @@ class RefreshResult:
     deleted: int = 0
     seconds: float = 0.0
     regions: list[str] = field(default_factory=list)
+    stock_villages: int | None = None  # villages whose stock was recomputed (None: all)
 
 
 def aggregates_refresh(
@@ -358,11 +420,24 @@ def aggregates_refresh(
     prefixes = sorted(set(regions)) if regions else None
     result = RefreshResult(periods=sorted(wanted), regions=prefixes or [])
 
+    # The current month's stock: only the villages whose rows (or clocks) changed since the last refresh, when
+    # the last full refresh was in this month too; otherwise every village.
+    stock_villages: set[str] | None = None
+    if (
+        periods is None
+        and prefixes is None
+        and state.refreshed_at
+        and period_of(state.refreshed_at) == current
+    ):
+        stock_villages = _stock_villages_changed(state, now)
+        if len(stock_villages) > MAX_PARTIAL_VILLAGES:
+            stock_villages = None
+
     with transaction.atomic():
         for period in sorted(wanted):
             village_rows = _flow(period, prefixes)
             metrics = list(cat.FLOW_CODES)
-            if period == current:
+            if period == current and stock_villages is None:
                 village_rows.update(_stock(now, prefixes))
                 metrics += cat.STOCK_CODES
             computed = rollup((v, period, m, x) for (v, m), x in village_rows.items())
@@ -382,6 +457,11 @@ def aggregates_refresh(
                     w, d = _resum(code, period, metrics)
                     result.written += w
                     result.deleted += d
+        if stock_villages:
+            w, d = _refresh_stock_of(sorted(stock_villages), current, now)
+            result.written += w
+            result.deleted += d
+        result.stock_villages = None if stock_villages is None else len(stock_villages)
         if periods is None and prefixes is None:  # a partial refresh leaves the watermark where it was
             state.refreshed_at = now
             state.last_step_id = max_step

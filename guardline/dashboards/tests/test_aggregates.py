@@ -202,3 +202,32 @@ def test_refresh_of_one_region_resums_its_ancestors(story, villages):
     assert stored(b, period_of(now)).get("hh_total", 0) == 0
     # Members of inactive households do not count as data-quality failures either.
     assert Member.objects.filter(household__village_code=b).exists()
+
+
+def test_stock_is_recomputed_only_where_rows_or_clocks_changed(story, villages, households):
+    from guardline.dashboards.services import _stock_villages_changed
+
+    now = story
+    aggregates_refresh(now=now)
+    state = AggregateState.objects.get()
+    # A day later: no row has changed, but a red warning graded an hour before the last refresh ran out of its
+    # two on-site hours in between; only its village is looked at again.
+    later = now + timedelta(days=1)
+    state.refreshed_at = later
+    state.save()
+    a2 = households["A2"]
+    w = RiskWarning.objects.create(household=a2, village_code=a2.village_code, grade="red", score=80,
+                                   risk_types="01", first_signal_date=later.date(), opened_at=later,
+                                   updated_at=later - timedelta(hours=1), graded_at=later - timedelta(hours=1))  # fmt: skip
+    RiskWarning.objects.filter(pk=w.pk).update(updated_at=later - timedelta(hours=1))
+    assert _stock_villages_changed(state, later + timedelta(minutes=30)) == set()
+    assert _stock_villages_changed(state, later + timedelta(hours=2)) == {a2.village_code}
+    result = aggregates_refresh(now=later + timedelta(hours=2))
+    assert result.stock_villages == 1
+    county = villages["A"].code[:6]
+    current = period_of(later + timedelta(hours=2))
+    if current == period_of(now):  # (the month did not turn in between)
+        assert not _compare(
+            county, current, direct_stock(county, later + timedelta(hours=2)), cat.STOCK_CODES
+        )
+        assert stored(a2.village_code, current)["warn_onsite_overdue"] == 1
