@@ -148,7 +148,7 @@ def _refresh_bench(n: int, villages: list[str], current: str) -> None:
     AggregateState.objects.all().delete()
     rng = random.Random(3)
     t0 = time.perf_counter()
-    now = timezone.now().isoformat()
+    now = timezone.now().strftime("%Y-%m-%d %H:%M:%S.%f")  # as Django stores datetimes in SQLite
     with connection.cursor() as cur:
         batch = []
         for i in range(n):

@@ -38,11 +38,12 @@ def level_of(code: str) -> int:
 def diff(
     computed: Mapping[Key, float], stored: Mapping[Key, float], tolerance: float = 1e-9
 ) -> tuple[dict[Key, float], list[Key]]:
-    """Rows to write (new or changed) and keys to delete (stored but no longer computed, i.e. now zero)."""
+    """Rows to write (new or changed beyond a relative tolerance: sums of floats in another order differ in the
+    last bits) and keys to delete (stored but no longer computed, i.e. now zero)."""
     upsert = {
         k: v
         for k, v in computed.items()
-        if abs(stored.get(k, float("nan")) - v) > tolerance or k not in stored
+        if k not in stored or abs(stored[k] - v) > tolerance * max(1.0, abs(v))
     }
     delete = [k for k in stored if k not in computed]
     return upsert, delete
