@@ -18,6 +18,7 @@ urlpatterns = [
     path("quality/", include("guardline.quality.urls")),
     path("oversight/", include("guardline.oversight.urls")),
     path("ledger/", include("guardline.ledger.urls")),
+    path("dashboards/", include("guardline.dashboards.urls")),
     path("declare/", include((declare_urls, "declare"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "guardline.assistance",
     "guardline.ledger",
     "guardline.oversight",
+    "guardline.dashboards",
     "guardline.api",
     "guardline.reports",
     "guardline.quality",

@@ -31,6 +31,7 @@ class Perm(StrEnum):
     DECIDE_ELIMINATION = "decide_elimination"  # the county decision on (and reversal of) a risk elimination
     VIEW_OVERSIGHT = "view_oversight"  # rectification, complaints, linkage-fund projects and assets (read)
     MANAGE_OVERSIGHT = "manage_oversight"  # write those ledgers (money movements are also in the ledger)
+    MANAGE_EVALUATION = "manage_evaluation"  # the province's indicator weights of the composite evaluation
 
 
 _ALL_READ = {Perm.VIEW_REGISTRY}
@@ -45,6 +46,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.MANAGE_SCREENING,
             Perm.MANAGE_CALENDAR,
             Perm.VIEW_OVERSIGHT,
+            Perm.MANAGE_EVALUATION,
         }
     ),
     Role.COUNTY_ADMIN: frozenset(

@@ -27,6 +27,7 @@ def navigation(request):
     if has_perm(user, Perm.REVIEW_LINKS):
         items.append(("ingest:review_list", _("关联核对")))
     if has_perm(user, Perm.VIEW_REGISTRY):
+        items.append(("dashboards:home", _("统计分析")))
         items.append(("regions:line_list", _("监测线")))
         items.append(("regions:grid_list", _("网格")))
         items.append(("screening:catalogue", _("指标与规则")))

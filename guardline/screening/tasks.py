@@ -33,6 +33,14 @@ def screening_run_task(job_id: int) -> None:
         raise
     clues = _warnings_to_clues()
     job_finish(job, result={"run_id": run.pk, "message": run.message, "clues": clues})
+    _refresh_aggregates()
+
+
+def _refresh_aggregates() -> None:
+    """The dashboards' aggregate table follows a full screening run (incremental, in its own task)."""
+    from guardline.dashboards.tasks import aggregates_refresh_task
+
+    aggregates_refresh_task.enqueue()
 
 
 def _warnings_to_clues() -> int:
