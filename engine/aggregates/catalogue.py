@@ -95,6 +95,7 @@ METRICS: tuple[Metric, ...] = (
     # Data quality (stock)
     _stock("dq_invalid_id", "身份证号无效的成员所在户", "households with an invalid ID number"),
     _stock("dq_missing_income", "缺少上年度收入的农户", "households without last year's income"),
+    _stock("dq_findings", "有未消除疑点数据的农户", "households with an open data-quality finding"),
     _stock("dq_failures", "疑点数据（户）", "data-quality failures (households)"),
     # Warnings (flow)
     _flow("warn_opened", "新增预警", "warnings opened"),

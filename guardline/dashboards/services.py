@@ -33,6 +33,7 @@ from guardline.assistance.eligibility import months_between
 from guardline.assistance.models import Elimination, Measure
 from guardline.cases.models import Case, CaseStep, Clue
 from guardline.core.changelog import change_entry, log_changes
+from guardline.quality.models import QualityFinding
 from guardline.regions.models import MonitoringLine, Region, ancestor_codes
 from guardline.registry.models import Household, HouseholdYear, Member
 from guardline.screening.models import HouseholdGrade, RiskWarning, response_clock
@@ -220,9 +221,12 @@ def _stock(now: dt.datetime, village_prefixes: list[str] | None) -> VillageRows:
         )
     )
     no_income = ~Exists(HouseholdYear.objects.filter(household=OuterRef("pk"), year__gte=now.year - 1))
+    # ...and every open finding of the data-quality rules (guardline.quality, 疑点数据).
+    finding = Exists(QualityFinding.objects.filter(household=OuterRef("pk"), resolved_at__isnull=True))
     _add(rows, _count_by_village(hh.filter(bad_id)), "dq_invalid_id")
     _add(rows, _count_by_village(hh.filter(no_income)), "dq_missing_income")
-    _add(rows, _count_by_village(hh.filter(bad_id | no_income)), "dq_failures")
+    _add(rows, _count_by_village(hh.filter(finding)), "dq_findings")
+    _add(rows, _count_by_village(hh.filter(bad_id | no_income | finding)), "dq_failures")
     return rows
 
 
@@ -336,6 +340,7 @@ def _stock_villages_changed(state: AggregateState, now: dt.datetime) -> set[str]
     add(Elimination.objects.filter(updated_at__gte=since), "household__village_code")
     add(Measure.objects.filter(updated_at__gte=since), "household__village_code")
     add(CaseStep.objects.filter(pk__gt=state.last_step_id), "case__village_code")
+    add(QualityFinding.objects.filter(Q(first_seen__gte=since) | Q(resolved_at__gte=since)))
     # Clocks: what became overdue or a year old between the two refreshes.
     add(Case.objects.filter(kind=Case.Kind.IDENTIFICATION, decision_due__gte=since, decision_due__lt=now))
     year = dt.timedelta(days=365)

@@ -83,7 +83,13 @@ def direct_stock(code: str, now) -> dict[str, float]:
     no_income = ~Q(years__year__gte=now.year - 1)
     out["dq_invalid_id"] = hh.filter(bad).distinct().count()
     out["dq_missing_income"] = hh.exclude(years__year__gte=now.year - 1).count()
-    out["dq_failures"] = len(set(hh.filter(bad).values_list("pk", flat=True)) | set(hh.exclude(years__year__gte=now.year - 1).values_list("pk", flat=True)))  # fmt: skip
+    finding = set(
+        hh.filter(quality_findings__isnull=False, quality_findings__resolved_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    out["dq_findings"] = len(finding)
+    out["dq_failures"] = len(set(hh.filter(bad).values_list("pk", flat=True)) | set(hh.exclude(years__year__gte=now.year - 1).values_list("pk", flat=True)) | finding)  # fmt: skip
     del no_income
     return out
 
@@ -142,7 +148,20 @@ def _compare(code: str, period: str, expected: dict[str, float], codes) -> list[
 
 
 def test_every_metric_equals_a_direct_query(story, villages):
+    from guardline.quality.models import QualityFinding
+    from guardline.quality.services import quality_check_run
+    from guardline.registry.models import Household
+
     now = story
+    quality_check_run(now=now)
+    household = Household.objects.filter(village_code=villages["A"].code).first()
+    QualityFinding.objects.create(
+        rule="manual_test",
+        household=household,
+        village_code=household.village_code,
+        first_seen=now,
+        last_seen=now,
+    )
     result = aggregates_refresh(now=now)
     current = period_of(now)
     assert current in result.periods and "2026-03" in result.periods and "2026-10" in result.periods
@@ -160,6 +179,7 @@ def test_every_metric_equals_a_direct_query(story, villages):
     assert c["hh_risk_04"] == 1 and c["hh_risk_02"] == 1 and c["hh_risk_01"] == 1
     assert c["mon_nolabour"] == 1 and c.get("mon_nolabour_safety", 0) == 0 and c["hh_eliminated"] == 1
     assert c["inc_mon_below_line"] == 1 and c["dq_invalid_id"] == 1 and c["warn_onsite_overdue"] == 1
+    assert c["dq_findings"] >= 1
     march, october = stored(county, "2026-03"), stored(county, "2026-10")
     assert march["id_identified"] == 2 and march["warn_converted"] == 1 and march["warn_onsite_n"] == 1
     assert october["elim_assisted"] == 1
