@@ -80,7 +80,7 @@ def test_county_roles_must_enrol_and_confirm_a_code(client, make_user, villages,
     assert client.get("/warnings/").status_code == 200
     device.refresh_from_db()
     assert device.confirmed
-    assert ChangeLog.objects.filter(entity="user", entity_id=user.pk, action="two_factor_enrol").exists()
+    assert ChangeLog.objects.filter(entity="user", entity_id=user.pk, action="2fa_enrol").exists()
 
     # Next sign-in: a code is asked for again, and the enrolled authenticator is used (no new QR code).
     client.post("/accounts/logout/")
@@ -193,4 +193,4 @@ def test_reset_two_factor_command_removes_the_authenticator(make_user, villages)
     TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
     call_command("reset_two_factor", "clerk")
     assert not TOTPDevice.objects.filter(user=user).exists()
-    assert ChangeLog.objects.filter(entity="user", entity_id=user.pk, action="two_factor_reset").exists()
+    assert ChangeLog.objects.filter(entity="user", entity_id=user.pk, action="2fa_reset").exists()
