@@ -90,6 +90,8 @@ def fetch(sql: str) -> pa.Table:
         if "mode=memory" in path or path == ":memory:":
             return _fetch_cursor(sql)
         with adbc.connect(path) as con, con.cursor() as cur:
+            # Wait for a writer (or a WAL recovery after a crash) like Django's connections do, not fail at once.
+            cur.execute("PRAGMA busy_timeout = 20000")
             cur.execute(sql)
             return cur.fetch_arrow_table()
     if vendor == "postgresql":

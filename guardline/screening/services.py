@@ -3,8 +3,11 @@ editing the rules and parameters it runs with. Every write is atomic and change-
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
@@ -20,6 +23,7 @@ from engine.screening import DEFAULT_RULES, Override, Rule, WarningOut, screen
 from engine.screening.model import ScreeningModel
 from engine.screening.params import validate_override
 from engine.screening.rules import validate as validate_rule
+from guardline.core import failpoints
 from guardline.core.changelog import change_entry, log_changes, log_rows
 from guardline.core.locks import write_lock
 from guardline.ledger.services import ledger_append
@@ -196,7 +200,9 @@ def screening_run(
             job=job,
             rules_version=rules_fingerprint(rules),
         )
+    alive = _run_alive_lock(run)
     try:
+        stale_runs_fail(by=run)
         if progress:
             progress("读取数据", 0, 4)
         villages = None
@@ -223,6 +229,7 @@ def screening_run(
         if progress:
             progress("写入预警", 2, 4)
         current = _current_grades(household_ids)
+        failpoints.hit("screening_before_write")
         with write_lock(), transaction.atomic():
             counts = _apply(run, result.grades, current, result.warnings, scoped=household_ids)
             run.households = result.grades.num_rows
@@ -243,6 +250,8 @@ def screening_run(
             note = result.scorer_note or model_note
             if note:
                 run.message += f"（{note}）"
+            # Inside the write transaction: a kill here rolls all of it back.
+            failpoints.hit("screening_in_write")
             run.save()
         if progress:
             progress("完成", 4, 4)
@@ -252,7 +261,81 @@ def screening_run(
         run.message = f"{type(exc).__name__}: {exc}"
         run.save(update_fields=["status", "finished_at", "message"])
         raise
+    finally:
+        alive.close()
     return run
+
+
+def _run_lock_path(pk: int) -> Path:
+    folder = Path(settings.VAR_DIR) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"screening-run-{pk}.lock"
+
+
+class _AliveLock:
+    """An exclusive flock held for as long as a run's process lives: the kernel drops it when the process dies,
+    however it dies (SIGKILL, OOM, power), so another run can tell a live run from a dead one."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def close(self) -> None:
+        os.close(self.fd)
+        self.path.unlink(missing_ok=True)
+
+
+def _run_alive_lock(run: ScreeningRun) -> _AliveLock:
+    return _AliveLock(_run_lock_path(run.pk))
+
+
+def _run_is_dead(run: ScreeningRun) -> bool:
+    """A 'running' run is dead when its alive lock can be taken (its process is gone) or, where no lock file is to
+    be seen (started on another host, or before the locks existed), when it started more than
+    GUARDLINE["SCREENING_STALE_HOURS"] hours ago."""
+    path = _run_lock_path(run.pk)
+    if not path.exists():
+        hours = float(settings.GUARDLINE.get("SCREENING_STALE_HOURS", 12))
+        return (timezone.now() - run.started_at).total_seconds() > hours * 3600
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:  # the run just finished and removed it
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
+def stale_runs_fail(*, by: ScreeningRun | None = None) -> list[int]:
+    """Mark runs left 'running' by a process that died (killed, crashed) as failed, with the reason. Their writes
+    were all-or-nothing (one transaction), so nothing of theirs needs undoing. Returns the runs marked."""
+    marked = []
+    for run in ScreeningRun.objects.filter(status=ScreeningRun.Status.RUNNING).exclude(
+        pk=getattr(by, "pk", None)
+    ):
+        if not _run_is_dead(run):
+            continue
+        note = f"，由第 {by.pk} 次筛查发现" if by else ""
+        with write_lock(), transaction.atomic():
+            n = ScreeningRun.objects.filter(pk=run.pk, status=ScreeningRun.Status.RUNNING).update(
+                status=ScreeningRun.Status.FAILED,
+                finished_at=timezone.now(),
+                message=f"进程中断，筛查未完成，结果未写入{note}",
+            )
+            if n:
+                log_rows([("screening_run", run.pk, None, "update", {"status": "running"},
+                           {"status": "failed", "reason": "process died"})])  # fmt: skip
+        with contextlib.suppress(FileNotFoundError):
+            _run_lock_path(run.pk).unlink()
+        marked.append(run.pk)
+    return marked
 
 
 _MODELS: dict[tuple[str, float], ScreeningModel] = {}
