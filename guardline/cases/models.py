@@ -170,6 +170,9 @@ class Case(models.Model):
     plan_due = models.DateTimeField(_("帮扶计划时限"), null=True, blank=True)
     plan_made_at = models.DateTimeField(null=True, blank=True)  # set by the assistance app's plan service
     updated_at = models.DateTimeField()
+    # Optimistic lock: every write of the services bumps it (conditional UPDATE … WHERE version = …); the case page
+    # posts the version it was rendered with, and a stale one is refused (`services.StaleCaseError`).
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         indexes = [models.Index(fields=["state", "village_code"]), models.Index(fields=["decision_due"])]

@@ -14,7 +14,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import require_scope
@@ -55,6 +57,35 @@ def _log(entity: str, pk: int, household_id: int | None, action: str, before, af
             )
         ]
     )
+
+
+class StaleCaseError(ValidationError):
+    """The case changed after the page the user submitted from was rendered (optimistic locking): nothing was
+    applied; the user reloads the page and decides again."""
+
+
+def _stale_message(case: Case) -> str:
+    from .procedure import ACTION_LABELS
+
+    last = case.steps.select_related("actor").order_by("-at", "-id").first()
+    if last is None:
+        return gettext("该案件已被他人更新，请刷新后重试")
+    what = "立案" if last.action == "open" else ACTION_LABELS.get(last.action, last.action)  # type: ignore[call-overload]
+    return gettext("该案件已被他人更新（最近办理：%(what)s，%(who)s，%(when)s），请刷新后重试") % {
+        "what": gettext(what),
+        "who": str(last.actor) if last.actor else "—",
+        "when": f"{timezone.localtime(last.at):%Y-%m-%d %H:%M}",
+    }
+
+
+def case_claim_version(case: Case, expected_version: int | None = None) -> None:
+    """Bump the case's version by a conditional UPDATE (… WHERE pk = … AND version = …). `expected_version` is the
+    version the user's page was rendered with (None: the version just read, i.e. no check against a page); when
+    another write got there first, raises StaleCaseError and the caller's transaction applies nothing."""
+    current = case.version if expected_version is None else expected_version
+    if not Case.objects.filter(pk=case.pk, version=current).update(version=F("version") + 1):
+        raise StaleCaseError(_stale_message(case))
+    case.version = current + 1
 
 
 def _require(actor, perm: Perm) -> None:
@@ -444,17 +475,21 @@ def case_transition(
     reason: str = "",
     data: dict[str, Any] | None = None,
     files: Iterable[tuple[str, Any]] = (),
+    expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Case:
     """Take one step of the procedure: checks the region rule (the case's village in the actor's scope), then the
-    role and the guards of `procedure.TRANSITIONS`, records the step (who, when, role, notes, data, evidence) and
-    moves the case. Raises PermissionDenied (region) or ProcedureError (state, role, guard)."""
+    version the user's page was rendered with (`expected_version`, optimistic locking), then the role and the
+    guards of `procedure.TRANSITIONS`, records the step (who, when, role, notes, data, evidence) and moves the
+    case. Raises PermissionDenied (region), StaleCaseError (someone else changed the case first) or
+    ProcedureError (state, role, guard)."""
     now = now or timezone.now()
     data = dict(data or {})
     files = list(files)
     case = Case.objects.select_for_update().select_related("household").get(pk=case.pk)
     _require(actor, Perm.HANDLE_CLUES)
     require_scope(actor, case.village_code)
+    case_claim_version(case, expected_version)
     commitment = any(kind in (Evidence.Kind.COMMITMENT, Evidence.Kind.SIGNATURE) for kind, _ in files)
     facts = _facts(case, now, notes, reason, data, commitment)
     t = procedure.check(case.state, action, actor.role, facts)
@@ -519,7 +554,9 @@ def _jsonable(value: Any) -> Any:
 
 def case_plan_made(*, case: Case, at: datetime) -> None:
     """Stops the plan clock; called by the assistance app when the household's plan is drawn up."""
-    Case.objects.filter(pk=case.pk, plan_made_at__isnull=True).update(plan_made_at=at)
+    Case.objects.filter(pk=case.pk, plan_made_at__isnull=True).update(
+        plan_made_at=at, version=F("version") + 1
+    )
 
 
 # ------------------------------------------------------------------------------------------------------ calendar

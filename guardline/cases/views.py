@@ -302,6 +302,12 @@ def _int(value) -> int:
         return -1
 
 
+def _version(value) -> int | None:
+    """The case version a form was rendered with; a form without one (an old page, a script) is checked against
+    nothing but is still serialised by the row lock."""
+    return _int(value) if value not in (None, "") else None
+
+
 @login_required
 @require_POST
 def case_act(request, pk: int, action: str):
@@ -327,7 +333,7 @@ def case_act(request, pk: int, action: str):
         elif action == Action.FAST_TRACK:
             data = {"risk_types": p.getlist("risk_types")}
         services.case_transition(actor=request.user, case=case, action=action, notes=notes, reason=reason,
-                                 data=data, files=files)  # fmt: skip
+                                 data=data, files=files, expected_version=_version(p.get("version")))  # fmt: skip
         messages.success(request, f"已办理：{ACTION_LABELS.get(action, action)}")  # type: ignore[call-overload]
     except (ProcedureError, ValidationError, PermissionDenied) as exc:
         messages.error(request, "；".join(getattr(exc, "messages", None) or [str(exc)]))

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from engine import income as income_formula
 from guardline.accounts.roles import Perm, has_perm
@@ -536,11 +537,38 @@ def _require_edit(actor, village_code: str) -> None:
     require_scope(actor, village_code)
 
 
+class StaleMemberError(ValidationError):
+    """The member changed after the edit form was rendered (optimistic locking): nothing was applied."""
+
+
+def member_version(member: Member) -> str:
+    """The member's version token for an edit form: its `updated_at`, which every write (edit, import) moves."""
+    return member.updated_at.isoformat() if member.updated_at else ""
+
+
+def _stale_member_message(member: Member) -> str:
+    last = (
+        ChangeLog.objects.filter(entity="member", entity_id=member.pk)
+        .select_related("actor")
+        .order_by("-at", "-id")
+        .first()
+    )
+    who = str(last.actor) if last is not None and last.actor is not None else _("导入或其他用户")
+    return _("该成员信息已被他人更新（%(who)s，%(when)s），请刷新后重试") % {
+        "who": who,
+        "when": f"{timezone.localtime(member.updated_at):%Y-%m-%d %H:%M}",
+    }
+
+
 @transaction.atomic
-def member_update(*, actor, member: Member, **changes: Any) -> Member:
-    """Edit a member's attributes (not the ID number: a wrong ID is a new person record). Logged."""
+def member_update(*, actor, member: Member, expected_version: str | None = None, **changes: Any) -> Member:
+    """Edit a member's attributes (not the ID number: a wrong ID is a new person record). Logged.
+    `expected_version` is `member_version()` as the edit form was rendered; when the member changed since, raises
+    StaleMemberError and applies nothing (the row lock serialises the compare and the write)."""
     member = Member.objects.select_for_update().select_related("household").get(pk=member.pk)
     _require_edit(actor, member.household.village_code)
+    if expected_version is not None and expected_version != member_version(member):
+        raise StaleMemberError(_stale_member_message(member))
     if _apply_edit(
         actor=actor,
         obj=member,

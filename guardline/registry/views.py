@@ -5,7 +5,7 @@ from datetime import date
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -191,9 +191,17 @@ def member_edit(request, pk: int):
     if not has_perm(request.user, Perm.EDIT_REGISTRY):
         raise PermissionDenied("您的角色不能修改台账")
     form = MemberForm(request.POST or None, instance=selectors.member_get(request.user, pk))
+    # the version the form was rendered with travels in a hidden input; a stale one is refused, nothing applied
+    version = request.POST.get("version", "") if request.method == "POST" else services.member_version(member)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
-        services.member_update(actor=request.user, member=member, **changes)
-        messages.success(request, "成员信息已保存")
-        return redirect("registry:household_detail", pk=member.household_id)
-    return render(request, "registry/member_edit.html", {"form": form, "member": member})
+        try:
+            services.member_update(
+                actor=request.user, member=member, expected_version=version or None, **changes
+            )
+        except ValidationError as exc:
+            form.add_error(None, "；".join(exc.messages))
+        else:
+            messages.success(request, "成员信息已保存")
+            return redirect("registry:household_detail", pk=member.household_id)
+    return render(request, "registry/member_edit.html", {"form": form, "member": member, "version": version})

@@ -95,3 +95,48 @@ def test_paging_count_is_capped(make_user, households, client, monkeypatch):
     client.login(username="staff", password=PASSWORD)
     body = client.get("/households/").content.decode()
     assert "2+" in body
+
+
+def test_concurrent_member_edits_never_lose_an_update(client, cadre_a, make_user, households):
+    import re
+
+    from django.test import Client
+
+    make_user("staff", Role.COUNTY_STAFF, "520526")
+    member = households["A"].members.first()
+    url = f"/households/members/{member.pk}/edit/"
+    other = Client()
+    client.login(username="cadre_a", password=PASSWORD)
+    other.login(username="staff", password=PASSWORD)
+    token = re.compile(r'name="version" value="([^"]+)"')
+    v1 = token.search(client.get(url).content.decode()).group(1)
+    v2 = token.search(other.get(url).content.decode()).group(1)
+    assert v1 == v2
+    base = {"name": member.name, "health": "", "labour_capacity": "", "education": "", "student_status": "",
+            "migrant_work": "", "work_months": "", "basic_medical_insured": "", "disability_grade": ""}  # fmt: skip
+    assert client.post(url, {**base, "version": v1, "work_months": "6"}).status_code == 302
+    stale = other.post(url, {**base, "version": v2, "health": "disabled", "disability_grade": "2"})
+    assert stale.status_code == 200
+    text = stale.content.decode()
+    assert "该成员信息已被他人更新" in text and "cadre_a" in text and "请刷新后重试" in text
+    member.refresh_from_db()
+    assert (member.work_months, member.health) == (6, "")  # only the first change
+    assert ChangeLog.objects.filter(entity="member", entity_id=member.pk).count() == 1
+    fresh = token.search(other.get(url).content.decode()).group(1)
+    assert fresh != v1
+    assert other.post(url, {**base, "version": fresh, "work_months": "6", "health": "disabled",
+                            "disability_grade": "2"}).status_code == 302  # fmt: skip
+    member.refresh_from_db()
+    assert (member.work_months, member.health) == (6, "disabled")
+
+
+def test_member_update_service_refuses_a_stale_version(cadre_a, households):
+    from guardline.registry import services
+
+    member = households["A"].members.first()
+    v = services.member_version(member)
+    services.member_update(actor=cadre_a, member=member, expected_version=v, work_months=3)
+    with pytest.raises(services.StaleMemberError):
+        services.member_update(actor=cadre_a, member=member, expected_version=v, work_months=9)
+    member.refresh_from_db()
+    assert member.work_months == 3
