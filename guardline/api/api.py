@@ -125,13 +125,22 @@ class HouseholdDetailOut(HouseholdOut):
         return obj.members.order_by("-is_active", "id")
 
 
+class BoundedLimitOffset(LimitOffsetPagination):
+    """`limit` at most 1000 per page and `offset` at most 2³¹−1: larger numbers are a 422, not a database overflow
+    (a 20-digit offset used to reach SQLite/PostgreSQL as an out-of-range integer and answer 500)."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=1000)
+        offset: int = Field(0, ge=0, le=2**31 - 1)
+
+
 def _require(request) -> None:
     if not has_perm(request.user, Perm.VIEW_REGISTRY):
         raise HttpError(403, "您的角色不能查看台账")
 
 
 @api.get("/households", response={200: list[HouseholdOut], **AUTH_ERRORS}, tags=["registry"])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffset)
 def list_households(request, region: str = "", household_type: str = "", monitor_category: str = ""):
     """Households in the caller's regions (ID numbers and phones masked)."""
     _require(request)

@@ -185,6 +185,16 @@ def test_422_registry_bad_parameter(client, cadre_a):
     assert_error(client.get("/api/v1/households", {"limit": "many"}), 422)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"offset": "99999999999999999999"}, {"offset": str(2**63)}, {"limit": str(2**63)}, {"limit": "1001"}],
+)
+def test_422_registry_out_of_range_paging(client, cadre_a, params):
+    """Found by schemathesis: a 20-digit offset reached the database and answered 500."""
+    assert client.login(username="cadre_a", password=PASSWORD)
+    assert_error(client.get("/api/v1/households", params), 422)
+
+
 # --- OpenAPI ---------------------------------------------------------------------------------------------------
 
 
