@@ -28,6 +28,7 @@ from .sqlkinds import (
     sql_id_fast,
     sql_id_sex,
     sql_range,
+    sql_strip_controls,
 )
 
 COMMON_MESSAGES = {
@@ -246,8 +247,8 @@ def build(
     _message_table(con, spec, texts)
     con.execute(f"""
         CREATE OR REPLACE TABLE {errors} AS
-        SELECT {lit(file)} AS file, CAST(p.source_row AS INTEGER) AS source_row, p.col AS "column",
-               CAST(p.value AS VARCHAR) AS value, p.code, COALESCE(p.message, m.message, p.code) AS message,
+        SELECT {lit(file)} AS file, CAST(p.source_row AS INTEGER) AS source_row,
+               {sql_strip_controls("p.col")} AS "column", {sql_strip_controls("CAST(p.value AS VARCHAR)")} AS value, p.code, COALESCE(p.message, m.message, p.code) AS message,
                p.severity
         FROM ({_problems(spec, staged, dups, headers)}) p
         LEFT JOIN {texts} m ON m.ord = p.ord AND m.code = p.code

@@ -49,11 +49,21 @@ def sql_nonblank(col: str) -> str:
     )
 
 
+# Control characters (NUL and the other C0 codes but tab and line breaks, and DEL) never mean anything in a cell;
+# PostgreSQL refuses NUL in text and openpyxl refuses all of them, so they are dropped before anything is stored.
+CONTROLS = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
+
+
+def sql_strip_controls(col: str) -> str:
+    """The text without control characters (see CONTROLS)."""
+    return f"regexp_replace({col}, '{CONTROLS}', '', 'g')"
+
+
 def sql_clean(col: str) -> str:
-    """Full-width forms to ASCII, surrounding blanks removed, blank → NULL. One regular expression finds the
-    cells that need any of it, so a clean cell costs one scan."""
-    needs = "[\\x{FF01}-\\x{FF5E}\\x{3000}]|^[\\s\\x{A0}\\x{FEFF}]|[\\s\\x{A0}\\x{FEFF}]$"
-    fixed = f"trim(translate({col}, {lit(FULL)}, {lit(HALF)}), {lit(BLANKS)})"
+    """Full-width forms to ASCII, control characters dropped, surrounding blanks removed, blank → NULL. One
+    regular expression finds the cells that need any of it, so a clean cell costs one scan."""
+    needs = f"[\\x{{FF01}}-\\x{{FF5E}}\\x{{3000}}]|^[\\s\\x{{A0}}\\x{{FEFF}}]|[\\s\\x{{A0}}\\x{{FEFF}}]$|{CONTROLS}"
+    fixed = f"trim(translate({sql_strip_controls(col)}, {lit(FULL)}, {lit(HALF)}), {lit(BLANKS)})"
     return f"NULLIF(CASE WHEN regexp_matches({col}, '{needs}') THEN {fixed} ELSE {col} END, '')"
 
 

@@ -91,6 +91,19 @@ def test_200_replay_is_duplicate_and_creates_nothing(client, token, households):
     assert FeedEvent.objects.count() == before == 1
 
 
+def test_200_control_characters_in_values_are_dropped_not_stored(client, token, households):
+    member = households["A"].members.first()
+    event = settlement(member, 姓名=member.name[:1] + "\u0000" + member.name[1:], 医疗总费用="8\u000700")
+    response = push(
+        client, "medical_settlement", {"events": [event, {"姓名": "\u0000", "结算日期": "\u0000x"}]}, token
+    )
+    assert response.status_code == 200, response.content
+    ok, bad = response.json()["results"]
+    assert (ok["status"], ok["link_status"], bad["status"]) == ("created", "linked", "rejected")
+    stored = FeedEvent.objects.get()
+    assert stored.member == member and "\u0000" not in json.dumps(stored.payload)
+
+
 # --- 401 -------------------------------------------------------------------------------------------------------
 
 

@@ -91,6 +91,28 @@ def test_bad_rows_are_rejected_and_good_rows_committed(tmp_path, village_codes):
     assert sheet.max_row - 1 == len(batch.errors_sample)
 
 
+def test_control_characters_in_cells_are_dropped_before_anything_is_stored(tmp_path, village_codes):
+    """NUL and other control characters come from broken exports; PostgreSQL refuses NUL in text and openpyxl
+    refuses all of them in a report, so they never reach the database, the error sample or the xlsx."""
+    rows = registry_rows(village_codes, 6)
+    rows[0]["姓名"] = rows[0]["姓名"][:1] + "\x00" + rows[0]["姓名"][1:]
+    for row in rows:
+        if row["户编号"] == rows[1]["户编号"]:
+            row["户编号"] = row["户编号"] + "\x07"
+    rows[2]["与户主关系"] = "邻\x00居\x1b"  # rejected: the bad value is reported without the controls
+    batch = import_file("registry", write_csv(tmp_path / "台账.csv", REGISTRY_HEADERS, rows))
+    assert batch.status == ImportBatch.Status.DONE
+    assert batch.rows_rejected == 1
+    names = Member.objects.values_list("name", flat=True)
+    assert not any("\x00" in n for n in names)
+    assert Member.objects.filter(name=rows[0]["姓名"].replace("\x00", "")).exists()
+    assert Household.objects.filter(household_no=rows[1]["户编号"].rstrip("\x07")).exists()
+    assert [e["value"] for e in batch.errors_sample if e["severity"] == "error"] == ["邻居"]
+    from openpyxl import load_workbook
+
+    assert load_workbook(batch.error_report.path).active.max_row == 1 + len(batch.errors_sample)
+
+
 def test_income_import_computes_per_capita_and_flags_unknown_households(tmp_path, village_codes):
     rows = registry_rows(village_codes, 6)
     import_file("registry", write_csv(tmp_path / "台账.csv", REGISTRY_HEADERS, rows))
