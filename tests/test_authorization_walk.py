@@ -22,7 +22,9 @@ What is expected (decided from the existing behaviour):
 - never a 500. A 2xx page for a principal who cannot see a set must not contain that set's household numbers,
   names, receipts or project texts (list pages leak through content, not status).
 
-Refusals must come before validation: a POST that is refused answers 403/404 whatever its body.
+Refusals must come before validation: a POST that is refused answers 403/404 whatever its body, and writes
+nothing (neither the change log nor the ledger grows). Every list page a principal may open is also asked to filter
+by another region's township code and household number (`?region=…&q=…`): never a crash, never that region's rows.
 """
 
 from __future__ import annotations
