@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from guardline.core.crypto import blind_index
 from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import require_scope
 from guardline.core.changelog import change_entry, log_changes
@@ -126,7 +127,11 @@ def evidence_store(
 
 
 def _household_for_id(id_number: str) -> Household | None:
-    member = Member.objects.filter(id_number=id_number, is_active=True).select_related("household").first()
+    member = (
+        Member.objects.filter(id_number_hash=blind_index(id_number), is_active=True)
+        .select_related("household")
+        .first()
+    )
     return member.household if member else None
 
 
