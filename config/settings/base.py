@@ -30,7 +30,9 @@ GUARDLINE_LEDGER_KEY = os.environ.get("GUARDLINE_LEDGER_KEY", "dev-ledger-key-ch
 GUARDLINE_DATA_KEYS = os.environ.get("GUARDLINE_DATA_KEYS") or _crypto.DEV_DATA_KEYS
 GUARDLINE_LOOKUP_KEY = os.environ.get("GUARDLINE_LOOKUP_KEY") or _crypto.DEV_LOOKUP_KEY
 GUARDLINE_CRYPTO_MODE = os.environ.get("GUARDLINE_CRYPTO_MODE", "aes")
-_crypto.parse_keyring(GUARDLINE_DATA_KEYS, GUARDLINE_LOOKUP_KEY, GUARDLINE_CRYPTO_MODE)  # malformed: fail at start
+_crypto.parse_keyring(
+    GUARDLINE_DATA_KEYS, GUARDLINE_LOOKUP_KEY, GUARDLINE_CRYPTO_MODE
+)  # malformed: fail at start
 DEBUG = os.environ.get("GUARDLINE_DEBUG", "1") == "1"
 ALLOWED_HOSTS = os.environ.get("GUARDLINE_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 

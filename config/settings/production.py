@@ -12,7 +12,9 @@ GUARDLINE_LEDGER_KEY = os.environ["GUARDLINE_LEDGER_KEY"]
 GUARDLINE_DATA_KEYS = os.environ["GUARDLINE_DATA_KEYS"]
 GUARDLINE_LOOKUP_KEY = os.environ["GUARDLINE_LOOKUP_KEY"]
 if GUARDLINE_DATA_KEYS == _crypto.DEV_DATA_KEYS or GUARDLINE_LOOKUP_KEY == _crypto.DEV_LOOKUP_KEY:
-    raise RuntimeError("GUARDLINE_DATA_KEYS / GUARDLINE_LOOKUP_KEY: the development keys are not for production")
+    raise RuntimeError(
+        "GUARDLINE_DATA_KEYS / GUARDLINE_LOOKUP_KEY: the development keys are not for production"
+    )
 if not os.environ.get("DATABASE_URL"):
     raise RuntimeError("DATABASE_URL must be set in production (e.g. postgres://user:pass@host/guardline)")
 SESSION_COOKIE_SECURE = True

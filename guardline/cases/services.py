@@ -18,10 +18,10 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from guardline.core.crypto import blind_index
 from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import require_scope
 from guardline.core.changelog import change_entry, log_changes
+from guardline.core.crypto import blind_index
 from guardline.ledger.services import ledger_append
 from guardline.regions.models import Region
 from guardline.registry.models import Household, Member

@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from engine import vocab
-from guardline.core.crypto import blind_index
 from guardline.accounts.scope import region_q
+from guardline.core.crypto import blind_index
 from guardline.core.models import ChangeLog
 
 from .models import Household, HouseholdYear, Member

@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from engine import income as income_formula
 from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import require_scope
-from guardline.core.crypto import blind_index_many
 from guardline.core.bulk import insert_rows, update_rows
 from guardline.core.changelog import change_entry, diff, log_changes
+from guardline.core.crypto import blind_index_many
 from guardline.core.models import ChangeLog
 
 from .models import Household, HouseholdYear, Member

@@ -78,7 +78,9 @@ def test_bad_rows_are_rejected_and_good_rows_committed(tmp_path, village_codes):
     assert batch.rows_rejected == 2
     assert batch.rows_accepted == len(rows) - 2
     assert Member.objects.count() == len(rows) - 2
-    assert not Member.objects.filter(name=rows[5]["姓名"], id_number_hash=blind_index(rows[5]["证件号码"])).exists()
+    assert not Member.objects.filter(
+        name=rows[5]["姓名"], id_number_hash=blind_index(rows[5]["证件号码"])
+    ).exists()
     codes = {e["code"] for e in batch.errors_sample}
     assert "unknown_region" in codes
     rows_in_errors = {e["source_row"] for e in batch.errors_sample if e["severity"] == "error"}
