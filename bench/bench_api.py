@@ -21,6 +21,7 @@ the database is checked: stored events = successful requests, all linked by ID n
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
 import http.client
 import json
@@ -72,6 +73,8 @@ def environment(work: Path) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(40),
         GUARDLINE_LEDGER_KEY=secrets.token_urlsafe(32),
+        GUARDLINE_DATA_KEYS="bench:" + base64.b64encode(os.urandom(32)).decode(),
+        GUARDLINE_LOOKUP_KEY=base64.b64encode(os.urandom(32)).decode(),
         GUARDLINE_SSL_REDIRECT="0",
         GUARDLINE_ALLOWED_HOSTS="127.0.0.1,localhost",
         GUARDLINE_LOG_LEVEL="ERROR",
