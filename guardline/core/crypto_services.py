@@ -5,7 +5,8 @@ models themselves (historical models in a migration), read with a raw cursor in 
 only where it differs from what the current keys give: a value stored as plaintext, or under another data key or
 mode, is encrypted with the current key; a blind index that is not the keyed hash of its source under the current
 lookup key is recomputed. Each batch commits on its own, so an interrupted run loses nothing and a re-run continues
-(rows already current are only read). Nothing here is logged in the change log: the values do not change.
+(rows already current are only read). Nothing here is logged in the change log: the values do not change. The
+personal values kept inside change-log entries (before/after) are re-encrypted the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from django.db import connection, models, transaction
 
 from . import crypto
+from .changelog import PERSONAL_KEYS
 from .fields import BlindIndexField, EncryptedCharField
 
 BATCH_ROWS = 5000
@@ -61,12 +63,12 @@ def model_reencrypt(
     quote = connection.ops.quote_name
     secret = [f for f in opts.concrete_fields if isinstance(f, EncryptedCharField)]
     blind = [f for f in opts.concrete_fields if isinstance(f, BlindIndexField)]
-    columns = [opts.pk, *secret, *blind]
+    columns: list[models.Field] = [opts.pk, *secret, *blind]
     select = (
         f"SELECT {', '.join(quote(f.column) for f in columns)} FROM {quote(opts.db_table)} "
         f"WHERE {quote(opts.pk.column)} > %s ORDER BY {quote(opts.pk.column)} LIMIT %s"
     )
-    written = [*secret, *blind]
+    written: list[models.Field] = [*secret, *blind]
     update = (
         f"UPDATE {quote(opts.db_table)} SET {', '.join(quote(f.column) + ' = %s' for f in written)} "
         f"WHERE {quote(opts.pk.column)} = %s"
@@ -104,4 +106,60 @@ def model_reencrypt(
         last = rows[-1][0]
         if progress is not None:
             progress(opts.label, result.rows, result.rewritten)
+    return result
+
+
+def _rekey(values: dict | None, ring: crypto.Keyring, decrypt_only: bool) -> dict | None:
+    if not values:
+        return values
+    out = {}
+    for key, value in values.items():
+        if key in PERSONAL_KEYS and isinstance(value, str) and value:
+            if decrypt_only:
+                value = crypto.decrypt(value, ring)
+            elif crypto.needs_reencryption(value, ring):
+                value = crypto.encrypt(crypto.decrypt(value, ring), ring)
+        out[key] = value
+    return out
+
+
+def changelog_reencrypt(
+    model: type[models.Model] | None = None,
+    *,
+    decrypt_only: bool = False,
+    batch_rows: int = BATCH_ROWS,
+    progress: Progress | None = None,
+) -> RotateResult:
+    """The same for the personal values inside change-log entries' before/after (`changelog.PERSONAL_KEYS`)."""
+    from django.db.models import Q
+
+    from .bulk import update_rows
+
+    if model is None:
+        from .models import ChangeLog
+
+        model = ChangeLog
+    ring = crypto.keyring()
+    personal = Q()
+    for key in sorted(PERSONAL_KEYS):
+        personal |= Q(before__has_key=key) | Q(after__has_key=key)
+    entries = model._default_manager.filter(personal).order_by("pk")
+    result = RotateResult()
+    last = 0
+    while True:
+        with transaction.atomic():
+            rows = list(entries.filter(pk__gt=last).values_list("pk", "before", "after")[:batch_rows])
+            if not rows:
+                break
+            changed = []
+            for pk, before, after in rows:
+                new_before, new_after = _rekey(before, ring, decrypt_only), _rekey(after, ring, decrypt_only)
+                if new_before != before or new_after != after:
+                    changed.append(model(pk=pk, before=new_before, after=new_after))
+            update_rows(model, changed, ["before", "after"])
+        result.rows += len(rows)
+        result.rewritten += len(changed)
+        last = rows[-1][0]
+        if progress is not None:
+            progress(model._meta.label, result.rows, result.rewritten)
     return result

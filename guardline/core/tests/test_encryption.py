@@ -4,6 +4,7 @@ everything to the current keys (and mode), SM4/SM3 round-trips, and production r
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -21,7 +22,9 @@ from guardline.accounts.models import Role
 from guardline.cases.models import Clue
 from guardline.cases.services import clue_declare
 from guardline.core import crypto
+from guardline.core.changelog import reveal
 from guardline.core.crypto_services import model_reencrypt
+from guardline.core.models import ChangeLog
 from guardline.ingest.models import FeedEvent, ImportBatch
 from guardline.ingest.services import import_file
 from guardline.registry.models import Household, Member
@@ -147,6 +150,11 @@ def test_database_holds_no_plaintext_and_lookups_work(county, villages):
     phones = [p for p in Household.objects.values_list("phone", flat=True) if p]
     assert phones and not any(p in raw for p in phones)
     assert "13912345678" not in raw
+    logged = "\n".join(json.dumps([c.before, c.after], ensure_ascii=False) for c in ChangeLog.objects.all())
+    assert ChangeLog.objects.filter(entity="member").exists() and '"v1:aes:' in logged
+    assert not any(m.id_number in logged for m in members) and not any(p in logged for p in phones)
+    create = ChangeLog.objects.filter(entity="member", entity_id=members[0].pk, action="create").get()
+    assert reveal(create.after)["id_number"] == members[0].id_number
     for (stored,) in _raw(Member, "id_number"):
         assert stored.startswith("v1:aes:dev:")
     (stored_id, stored_phone), = _raw(Clue, "declarant_id_number", "declarant_phone")  # fmt: skip
@@ -190,6 +198,8 @@ def test_old_key_still_decrypts_and_rotate_keys_reencrypts(county, capsys):
         assert "registry.Member" in out and "ingest.FeedEvent" in out and "rewritten" in out
         raw = _all_raw_text()
         assert ":dev:" not in raw and "v1:aes:k2:" in raw
+        logged = "\n".join(json.dumps([c.before, c.after]) for c in ChangeLog.objects.all())
+        assert ":dev:" not in logged and "v1:aes:k2:" in logged
         call_command("rotate_keys")  # idempotent: nothing left to do
         assert "0 rewritten" in capsys.readouterr().out.splitlines()[-1]
     with override_settings(GUARDLINE_DATA_KEYS=NEW_KEY):  # the old key removed after the rotation

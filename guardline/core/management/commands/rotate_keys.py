@@ -5,7 +5,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 
 from guardline.core import crypto
-from guardline.core.crypto_services import encrypted_models, model_reencrypt
+from guardline.core.crypto_services import changelog_reencrypt, encrypted_models, model_reencrypt
 
 
 class Command(BaseCommand):
@@ -26,15 +26,20 @@ class Command(BaseCommand):
         )
         wanted = {m.lower() for m in model}
         total_rows = total_written = 0
+
+        def progress(label: str, rows: int, written: int) -> None:
+            self.stdout.write(f"  {label}: {rows} rows read, {written} rewritten")
+
         for cls in encrypted_models(apps.get_models()):
             if wanted and cls._meta.label_lower not in wanted:
                 continue
-
-            def progress(label: str, rows: int, written: int) -> None:
-                self.stdout.write(f"  {label}: {rows} rows read, {written} rewritten")
-
             result = model_reencrypt(cls, batch_rows=batch, progress=progress)
             self.stdout.write(f"{cls._meta.label}: {result.rows} rows, {result.rewritten} rewritten")
+            total_rows += result.rows
+            total_written += result.rewritten
+        if not wanted or "core.changelog" in wanted:
+            result = changelog_reencrypt(batch_rows=batch, progress=progress)
+            self.stdout.write(f"core.ChangeLog: {result.rows} rows, {result.rewritten} rewritten")
             total_rows += result.rows
             total_written += result.rewritten
         self.stdout.write(self.style.SUCCESS(f"done: {total_rows} rows read, {total_written} rewritten"))
