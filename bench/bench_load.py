@@ -1,8 +1,12 @@
-"""Benchmark: a mixed load of 100 simulated users (locust) against a live county server — gunicorn, SQLite in WAL
-mode, production settings, on loopback.
+"""Benchmark: a mixed load of 100 simulated users (locust) against a live county server — gunicorn, production
+settings, on loopback; SQLite in WAL mode, or PostgreSQL when DATABASE_URL names a PostgreSQL server.
 
     uv run python bench/bench_load.py                                  # 100 users for 60 s, 5,000-household county
     uv run python bench/bench_load.py --seconds 20 --keep /tmp/bench-load
+    scripts/with_postgres.sh uv run python bench/bench_load.py         # the same against a throw-away PostgreSQL
+
+With PostgreSQL the bench works in its own database on that server (`guardline_bench_load`, dropped and created
+again, prepared afresh each run); the county files are still reused with --keep.
 
 The users (`bench/locustfile.py`): cadres (6 in 10) signed in as county staff reading household list pages (some
 filtered by township) and household pages; households (2 in 10) loading the public declaration page and submitting it
@@ -18,13 +22,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -32,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench_api import (  # noqa: E402
     create_tokens,
+    environment,
     guardline,
     load_events,
     prepare,
@@ -39,9 +45,47 @@ from bench_api import (  # noqa: E402
     stop_server,
 )
 
-from guardline.core import crypto  # noqa: E402
-
 USERNAME, PASSWORD = "bench_load", "Bench-Load-Password-2026"
+PG_DATABASE = "guardline_bench_load"
+
+
+def query(env: dict[str, str], code: str):
+    """The JSON a snippet prints through `guardline shell` (the ORM works on either database and decrypts IDs)."""
+    return json.loads(guardline(env, "shell", "-c", code).strip().splitlines()[-1])
+
+
+def fresh_postgres_database(url: str, name: str) -> str:
+    """An empty database `name` on the PostgreSQL server of `url` (dropped first if it exists); returns its URL."""
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        con.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def prepare_postgres(work: Path, url: str, *, households: int, county: str, say) -> dict[str, str]:
+    """A county in a fresh PostgreSQL database: migrations, divisions, the simulated registry (files reused)."""
+    work.mkdir(parents=True, exist_ok=True)
+    env = environment(work)
+    env["DATABASE_URL"] = fresh_postgres_database(url, PG_DATABASE)
+    started = time.monotonic()
+    guardline(env, "migrate", "-v0")
+    guardline(env, "import_divisions", "--county", county)
+    marker = work / "county" / "households.json"
+    if not marker.exists() or json.loads(marker.read_text()) != {"households": households, "county": county}:
+        shutil.rmtree(work / "county", ignore_errors=True)
+        guardline(
+            env, "simulate", "--county", county, "--households", str(households), "--seed", "1",
+            "--out", str(work / "county"),
+        )  # fmt: skip
+        marker.write_text(json.dumps({"households": households, "county": county}))
+    guardline(env, "import_registry", str(work / "county" / "registry.csv"))
+    say(
+        f"set-up: PostgreSQL county of {households:,} households prepared in {time.monotonic() - started:.0f}s"
+    )
+    return env
 
 
 def plan(work: Path, env: dict[str, str], *, county: str, events: int) -> Path:
@@ -56,28 +100,20 @@ def plan(work: Path, env: dict[str, str], *, county: str, events: int) -> Path:
         f"User.objects.filter(username={USERNAME!r}).exists() or user_create(actor=None, username={USERNAME!r},"
         f" password={PASSWORD!r}, role=Role.COUNTY_STAFF, regions=[{county!r}])",
     )
-    with sqlite3.connect(work / "bench.sqlite3") as con:
-        households = [r[0] for r in con.execute("SELECT id FROM registry_household ORDER BY id")]
-        villages = [
-            r[0]
-            for r in con.execute(
-                "SELECT code FROM regions_region WHERE level = 5 AND code LIKE ? ORDER BY code",
-                (county + "%",),
-            )
-        ]
-        ring = crypto.parse_keyring(
-            env["GUARDLINE_DATA_KEYS"], env["GUARDLINE_LOOKUP_KEY"]
-        )  # IDs are encrypted
-        people = [
-            {"name": name, "id_number": number}
-            for name, number in (
-                (name, crypto.decrypt(stored, ring))
-                for name, stored in con.execute(
-                    "SELECT name, id_number FROM registry_member ORDER BY id LIMIT 6000"
-                )
-            )
-            if len(number) == 18
-        ][:5000]
+    registry = query(
+        env,
+        "import json\n"
+        "from guardline.regions.models import Region\n"
+        "from guardline.registry.models import Household, Member\n"
+        "print(json.dumps({\n"
+        " 'households': list(Household.objects.order_by('id').values_list('id', flat=True)),\n"
+        f" 'villages': list(Region.objects.filter(level=5, code__startswith={county!r}).order_by('code')"
+        ".values_list('code', flat=True)),\n"
+        " 'people': [{'name': n, 'id_number': i} for n, i in"
+        " Member.objects.order_by('id').values_list('name', 'id_number')[:6000] if len(i) == 18][:5000],\n"
+        "}, ensure_ascii=False))",
+    )
+    households, villages, people = registry["households"], registry["villages"], registry["people"]
     feed_events = load_events(work / "county", events)
     tokens = create_tokens(env, {e.department for e in feed_events}, county)
     path = work / "locust_plan.json"
@@ -182,7 +218,11 @@ def main() -> None:
     def say(text: str) -> None:
         print(text, file=sys.stderr)
 
-    env = prepare(work, households=args.households, county=args.county, say=say)
+    database = os.environ.get("DATABASE_URL", "")
+    if database.startswith(("postgres://", "postgresql://")):
+        env = prepare_postgres(work, database, households=args.households, county=args.county, say=say)
+    else:
+        env = prepare(work, households=args.households, county=args.county, say=say)
     # every simulated household declares from 127.0.0.1: lift the per-address limit for the run
     env.update(GUARDLINE_DECLARATION_RATE="1000000000", GUARDLINE_2FA="0")
     plan_path = plan(work, env, county=args.county, events=args.events)
@@ -211,11 +251,17 @@ def main() -> None:
         users=args.users, seconds=args.seconds, wall_seconds=round(wall, 1), households=args.households,
         workers=args.workers, threads=args.threads,
     )  # fmt: skip
-    with sqlite3.connect(work / "bench.sqlite3") as con:
-        result["declarations_stored"] = con.execute(
-            "SELECT count(*) FROM cases_clue WHERE channel = 'declaration'"
-        ).fetchone()[0]
-        result["events_stored"] = con.execute("SELECT count(*) FROM ingest_feedevent").fetchone()[0]
+    result["database"] = env["DATABASE_URL"].split(":", 1)[0]
+    result.update(
+        query(
+            env,
+            "import json\n"
+            "from guardline.cases.models import Clue\n"
+            "from guardline.ingest.models import FeedEvent\n"
+            "print(json.dumps({'declarations_stored': Clue.objects.filter(channel='declaration').count(),"
+            " 'events_stored': FeedEvent.objects.count()}))",
+        )
+    )
     print(json.dumps(result, ensure_ascii=False))
     say(
         f"{result['requests']:,} requests, {result['failures']} failures, {result['rps']}/s; "
