@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "guardline.accounts.middleware.SessionIdleMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "guardline.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -192,7 +193,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # A session ends after 30 idle minutes (MLPS: idle timeout) and when the browser closes.
 SESSION_COOKIE_AGE = int(os.environ.get("GUARDLINE_SESSION_IDLE_MINUTES", "30")) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# the idle expiry is renewed by guardline.accounts.middleware.SessionIdleMiddleware, at most once a minute
+GUARDLINE_SESSION_REFRESH_SECONDS = int(os.environ.get("GUARDLINE_SESSION_REFRESH_SECONDS", "60"))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 X_FRAME_OPTIONS = "DENY"

@@ -3,6 +3,8 @@ confirmed a one-time code in this session."""
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.shortcuts import redirect
 
@@ -29,3 +31,25 @@ class TwoFactorMiddleware:
         ):
             return redirect(f"/accounts/2fa/?next={request.get_full_path()}")
         return self.get_response(request)
+
+
+class SessionIdleMiddleware:
+    """Idle sessions expire after SESSION_COOKIE_AGE (30 minutes): every request of a signed-in user pushes the
+    expiry on, but the session row is rewritten at most once per GUARDLINE_SESSION_REFRESH_SECONDS (60) — saving it
+    on every request (SESSION_SAVE_EVERY_REQUEST) made each page view a database write, which under load queues
+    behind imports on SQLite's single writer. The idle limit is thereby exact to within that minute."""
+
+    KEY = "_refreshed_at"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        user = getattr(request, "user", None)
+        if session is not None and user is not None and user.is_authenticated and not session.modified:
+            now = int(time.time())
+            if now - int(session.get(self.KEY, 0)) >= settings.GUARDLINE_SESSION_REFRESH_SECONDS:
+                session[self.KEY] = now  # marks the session modified: SessionMiddleware saves it, expiry renewed
+        return response

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from engine import vocab
-from guardline.accounts.scope import region_q
+from guardline.accounts.scope import in_scope, region_q
 from guardline.core.crypto import blind_index
 from guardline.core.models import ChangeLog
 
@@ -76,18 +76,25 @@ def household_get(user, pk: int) -> Household:
     return household
 
 
+def _require_scope(user, household: Household) -> None:
+    """The household already loaded for this user is re-checked against their regions in Python (no query): a
+    household page asks for members, years, changes and events of the one household it got from `household_get`."""
+    if not in_scope(user, household.village_code):
+        raise Http404("户不存在或不在您的管辖范围内")
+
+
 def household_members(user, household: Household) -> QuerySet[Member]:
-    household_get(user, household.pk)
+    _require_scope(user, household)
     return household.members.order_by("-is_active", "id")
 
 
 def household_years(user, household: Household) -> QuerySet[HouseholdYear]:
-    household_get(user, household.pk)
+    _require_scope(user, household)
     return household.years.order_by("-year", "snapshot_kind")
 
 
 def household_changes(user, household: Household, limit: int = 200) -> QuerySet[ChangeLog]:
-    household_get(user, household.pk)
+    _require_scope(user, household)
     return (
         ChangeLog.objects.filter(household_id=household.pk)
         .select_related("actor")
@@ -108,7 +115,7 @@ def household_events(user, household: Household, limit: int = 200):
 
     from guardline.ingest.models import FeedEvent
 
-    household_get(user, household.pk)
+    _require_scope(user, household)
     return (
         FeedEvent.objects.filter(
             Q(household=household) | Q(link_status="village", village_code=household.village_code)

@@ -197,3 +197,39 @@ def test_reset_two_factor_command_removes_the_authenticator(make_user, villages)
     call_command("reset_two_factor", "clerk")
     assert not TOTPDevice.objects.filter(user=user).exists()
     assert ChangeLog.objects.filter(entity="user", entity_id=user.pk, action="2fa_reset").exists()
+
+
+def _expiry(client):
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.get(session_key=client.session.session_key).expire_date
+
+
+def test_idle_sessions_are_renewed_at_most_once_a_minute_and_expire_after_the_idle_limit(
+    client, make_user, villages
+):
+    from datetime import timedelta
+
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from guardline.accounts.middleware import SessionIdleMiddleware
+
+    client.force_login(make_user("clerk", Role.COUNTY_STAFF, "520526"))
+    assert client.get("/households/").status_code == 200
+    renewed = _expiry(client)
+    assert client.get("/households/").status_code == 200
+    assert _expiry(client) == renewed  # within the minute: the session row is not written again
+
+    store = SessionStore(session_key=client.session.session_key)
+    store[SessionIdleMiddleware.KEY] -= 120  # the last renewal two minutes ago
+    store.save()
+    assert client.get("/households/").status_code == 200
+    assert _expiry(client) > renewed
+
+    Session.objects.filter(session_key=client.session.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )  # 30 idle minutes have passed
+    response = client.get("/households/")
+    assert response.status_code == 302 and "/accounts/login/" in response.url
