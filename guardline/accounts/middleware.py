@@ -51,5 +51,6 @@ class SessionIdleMiddleware:
         if session is not None and user is not None and user.is_authenticated and not session.modified:
             now = int(time.time())
             if now - int(session.get(self.KEY, 0)) >= settings.GUARDLINE_SESSION_REFRESH_SECONDS:
-                session[self.KEY] = now  # marks the session modified: SessionMiddleware saves it, expiry renewed
+                # marks the session modified: SessionMiddleware saves it and the expiry is renewed
+                session[self.KEY] = now
         return response
