@@ -90,3 +90,14 @@ def households(villages):
 @pytest.fixture
 def cadre_a(make_user, villages):
     return make_user("cadre_a", Role.VILLAGE_CADRE, villages["A"].code)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache: counters kept there (the declaration rate limit per address, the
+    lockout's) must not leak from one test into the next in the same worker."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
