@@ -11,7 +11,9 @@ again, prepared afresh each run); the county files are still reused with --keep.
 The users (`bench/locustfile.py`): cadres (6 in 10) signed in as county staff reading household list pages (some
 filtered by township) and household pages; households (2 in 10) loading the public declaration page and submitting it
 (the per-address rate limit is raised for the run: every simulated household comes from 127.0.0.1); departments
-(2 in 10) posting one feed event per request through the API, each about a different registry member. Set-up as in
+(2 in 10) posting one feed event per request through the API, each about a different registry member. Think time
+between a user's requests: cadres 2–6 s, households 4–12 s between forms, departments 1–3 s (about 30 requests/s from
+100 users); `--think 0.25` divides them by four (a stress pace: about 100 requests/s). Set-up as in
 `bench_api.py` (a prepared county database, reused with --keep), plus a county staff login, the cache table and
 the API tokens. Prints one JSON line: requests, failures, throughput, p50/p95/p99/max over all requests and per
 kind of request, from locust's CSV statistics.
@@ -204,6 +206,9 @@ def main() -> None:
     )
     parser.add_argument("--households", type=int, default=5000)
     parser.add_argument("--users", type=int, default=100)
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="think-time factor (1: working pace; 0.25: stress pace)"
+    )
     parser.add_argument("--spawn-rate", type=float, default=20, help="users started per second")
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--events", type=int, default=3000, help="distinct feed events the departments send")
@@ -239,7 +244,7 @@ def main() -> None:
                 "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
                 "--exit-code-on-error", "0", "--stop-timeout", "5",
             ],
-            env={**env, "GUARDLINE_LOCUST_PLAN": str(plan_path)},
+            env={**env, "GUARDLINE_LOCUST_PLAN": str(plan_path), "GUARDLINE_LOCUST_THINK": str(args.think)},
             cwd=ROOT,
             check=True,
         )  # fmt: skip
@@ -248,7 +253,7 @@ def main() -> None:
         stop_server(server)
     result = summary(Path(f"{prefix}_stats.csv"))
     result.update(
-        users=args.users, seconds=args.seconds, wall_seconds=round(wall, 1), households=args.households,
+        users=args.users, think=args.think, seconds=args.seconds, wall_seconds=round(wall, 1), households=args.households,
         workers=args.workers, threads=args.threads,
     )  # fmt: skip
     result["database"] = env["DATABASE_URL"].split(":", 1)[0]

@@ -17,6 +17,16 @@ from pathlib import Path
 from locust import HttpUser, between, task
 
 PLAN = json.loads(Path(os.environ["GUARDLINE_LOCUST_PLAN"]).read_text(encoding="utf-8"))
+# Think time between a user's requests, in seconds, times THINK (bench_load.py --think): 1 is the working pace of
+# people at a desk or on a phone and of a department system trickling events; 0.25 is four times that, a stress
+# pace that saturates the two cores.
+THINK = float(os.environ.get("GUARDLINE_LOCUST_THINK", "1"))
+
+
+def think(low: float, high: float):
+    return between(low * THINK, high * THINK)
+
+
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _next_event = count()
 _next_session = count()
@@ -45,7 +55,7 @@ class Cadre(HttpUser):
     """A county staff member: household list pages (some filtered by township) and household pages."""
 
     weight = 6
-    wait_time = between(0.5, 2)
+    wait_time = think(2, 6)  # reads a page, then opens the next
 
     def on_start(self) -> None:
         # signed in before the run (bench_load.sign_in): the sessions are shared out among the cadres
@@ -71,7 +81,7 @@ class Declarant(HttpUser):
     """A household on the public declaration page (no login): loads the form, then submits it."""
 
     weight = 2
-    wait_time = between(1, 3)
+    wait_time = think(4, 12)  # fills in the form
 
     @task
     def declare(self) -> None:
@@ -105,7 +115,7 @@ class Department(HttpUser):
     """A department system posting one feed event per request (each about a different registry member)."""
 
     weight = 2
-    wait_time = between(0.2, 1)
+    wait_time = think(1, 3)
 
     @task
     def send_event(self) -> None:

@@ -20,7 +20,7 @@ def test_mixed_load_of_concurrent_users_has_no_errors_and_stores_what_it_sent(tm
     done = subprocess.run(
         [
             sys.executable, str(ROOT / "bench" / "bench_load.py"), "--households", "300", "--users", "20",
-            "--spawn-rate", "20", "--seconds", "8", "--events", "200", "--sessions", "3", "--keep", str(tmp_path),
+            "--spawn-rate", "20", "--think", "0.25", "--seconds", "8", "--events", "200", "--sessions", "3", "--keep", str(tmp_path),
         ],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
