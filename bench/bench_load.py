@@ -182,14 +182,17 @@ def sign_in(port: int, plan_path: Path, sessions: int) -> None:
 def summary(stats_csv: Path) -> dict:
     rows = list(csv.DictReader(stats_csv.open(encoding="utf-8")))
 
+    def ms(text: str) -> float | None:
+        return None if text in ("", "N/A") else float(text)  # N/A: no request of this kind finished
+
     def figures(row: dict) -> dict:
         return {
             "requests": int(row["Request Count"]),
             "failures": int(row["Failure Count"]),
             "rps": round(float(row["Requests/s"]), 1),
-            "p50_ms": float(row["50%"]),
-            "p95_ms": float(row["95%"]),
-            "p99_ms": float(row["99%"]),
+            "p50_ms": ms(row["50%"]),
+            "p95_ms": ms(row["95%"]),
+            "p99_ms": ms(row["99%"]),
             "max_ms": round(float(row["Max Response Time"]), 1),
         }
 
