@@ -217,6 +217,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 OTP_TOTP_ISSUER = "Guardline 守底线"
+# The admin never shows an authenticator's secret or QR code: an operator who could read them could pass anyone's
+# second factor (it also refuses before looking the device up, where django-otp's own view failed with a 500 for
+# an id that does not exist).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Domain parameters with their defaults (DOMAIN.md); counties can override through region parameters.
 GUARDLINE = {

@@ -233,3 +233,15 @@ def test_idle_sessions_are_renewed_at_most_once_a_minute_and_expire_after_the_id
     )  # 30 idle minutes have passed
     response = client.get("/households/")
     assert response.status_code == 302 and "/accounts/login/" in response.url
+
+
+def test_the_admin_never_shows_an_authenticators_secret(client, make_user, villages):
+    owner = make_user("clerk", Role.COUNTY_STAFF, "520526")
+    device = TOTPDevice.objects.create(user=owner, name="phone", confirmed=True)
+    operator = make_user("operator", Role.COUNTY_ADMIN, "520526")
+    operator.is_superuser = operator.is_staff = True
+    operator.save(update_fields=["is_superuser", "is_staff"])
+    client.force_login(operator)
+    for pk in (device.pk, device.pk + 1000):  # an existing device and a missing one
+        for view in ("config", "qrcode"):
+            assert client.get(f"/admin/otp_totp/totpdevice/{pk}/{view}/").status_code == 403
