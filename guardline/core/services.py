@@ -19,6 +19,12 @@ def job_create(*, kind: str, user=None, params: dict | None = None) -> Job:
     return Job.objects.create(kind=kind, created_by=user, params=params or {})
 
 
+def job_is_done(job: Job) -> bool:
+    """A background task runs again after its worker died (core.worker_services); if the death came after the job
+    was finished, the second run must not redo it."""
+    return Job.objects.filter(pk=job.pk, status=Job.Status.DONE).exists()
+
+
 def job_start(job: Job) -> None:
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started_at=timezone.now())
 
