@@ -21,7 +21,9 @@ the database is checked: stored events = successful requests, all linked by ID n
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
+import hashlib
 import http.client
 import json
 import os
@@ -72,6 +74,12 @@ def environment(work: Path) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(40),
         GUARDLINE_LEDGER_KEY=secrets.token_urlsafe(32),
+        # Fixed bench keys (a prepared database is reused between runs): never a production key.
+        GUARDLINE_DATA_KEYS="bench:"
+        + base64.b64encode(hashlib.sha256(b"guardline bench data key").digest()).decode(),
+        GUARDLINE_LOOKUP_KEY=base64.b64encode(
+            hashlib.sha256(b"guardline bench lookup key").digest()
+        ).decode(),
         GUARDLINE_SSL_REDIRECT="0",
         GUARDLINE_ALLOWED_HOSTS="127.0.0.1,localhost",
         GUARDLINE_LOG_LEVEL="ERROR",

@@ -28,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
 
 from bench_api import (  # noqa: E402
     create_tokens,
@@ -37,6 +38,8 @@ from bench_api import (  # noqa: E402
     start_server,
     stop_server,
 )
+
+from guardline.core import crypto  # noqa: E402
 
 USERNAME, PASSWORD = "bench_load", "Bench-Load-Password-2026"
 
@@ -62,12 +65,19 @@ def plan(work: Path, env: dict[str, str], *, county: str, events: int) -> Path:
                 (county + "%",),
             )
         ]
+        ring = crypto.parse_keyring(
+            env["GUARDLINE_DATA_KEYS"], env["GUARDLINE_LOOKUP_KEY"]
+        )  # IDs are encrypted
         people = [
             {"name": name, "id_number": number}
-            for name, number in con.execute(
-                "SELECT name, id_number FROM registry_member WHERE length(id_number) = 18 ORDER BY id LIMIT 5000"
+            for name, number in (
+                (name, crypto.decrypt(stored, ring))
+                for name, stored in con.execute(
+                    "SELECT name, id_number FROM registry_member ORDER BY id LIMIT 6000"
+                )
             )
-        ]
+            if len(number) == 18
+        ][:5000]
     feed_events = load_events(work / "county", events)
     tokens = create_tokens(env, {e.department for e in feed_events}, county)
     path = work / "locust_plan.json"

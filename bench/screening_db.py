@@ -134,6 +134,9 @@ WITH hh AS (
 SELECT mid AS id,
   '成员' || mid AS name,
   printf('52052619%010d', mid) AS id_number,
+  -- placeholders, not the platform's ciphertext and keyed hashes: screening never reads ID numbers
+  sha256(printf('52052619%010d', mid)) AS id_number_hash,
+  sha256(substr(printf('52052619%010d', mid), 1, 15)) AS id_prefix15_hash,
   'valid' AS id_status,
   CASE WHEN k = 0 THEN 'head' WHEN k = 1 THEN 'spouse' WHEN age < 30 AND u(mid, 24) < 0.5 THEN 'son'
        WHEN age < 30 THEN 'daughter' WHEN u(mid, 24) < 0.5 THEN 'father' ELSE 'mother' END AS relation,
@@ -225,6 +228,8 @@ SELECT x.feed, printf('%032x', x.r) AS key_hash, CAST(NULL AS INTEGER) AS source
   CASE WHEN x.link_status = 'village' THEN '' ELSE m.id_number END AS id_number,
   CASE WHEN x.link_status = 'village' THEN '' ELSE 'valid' END AS id_status,
   CASE WHEN x.link_status = 'village' THEN '' ELSE substr(m.id_number, 1, 15) END AS id_prefix15,
+  CASE WHEN x.link_status = 'village' THEN '' ELSE sha256(m.id_number) END AS id_number_hash,
+  CASE WHEN x.link_status = 'village' THEN '' ELSE sha256(substr(m.id_number, 1, 15)) END AS id_prefix15_hash,
   CASE WHEN x.link_status = 'village' THEN '' ELSE m.name END AS name,
   CASE WHEN x.link_status = 'village' THEN NULL ELSE m.birth_date END AS birth_date,
   h.village_code, '{{}}' AS payload, x.link_status,

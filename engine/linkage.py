@@ -74,7 +74,8 @@ def _text(values) -> pa.Array:
 
 def person_columns(uid, name, birth, sex, village, id15) -> pa.Table:
     """The Arrow form `link_tables` takes, from columns (lists or Arrow arrays; birth dates as dates or ISO text):
-    pinyin (per distinct name) and township code added, "" as NULL."""
+    pinyin (per distinct name) and township code added, "" as NULL. `id15` is only ever compared for equality
+    (blocking), so callers may pass a keyed hash of the first 15 ID characters instead of the characters."""
     import pyarrow.compute as pc
 
     names, villages = _text(name), _text(village)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from guardline.core.crypto import generate_key
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,6 +22,8 @@ def test_production_uses_the_database_cache(tmp_path):
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "GUARDLINE_LEDGER_KEY": secrets.token_urlsafe(32),
+        "GUARDLINE_DATA_KEYS": "p1:" + generate_key(),
+        "GUARDLINE_LOOKUP_KEY": generate_key(),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "GUARDLINE_VAR_DIR": str(tmp_path),
     }

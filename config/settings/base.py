@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from guardline.core import crypto as _crypto
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("GUARDLINE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -22,6 +24,15 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-insecure-key-change-me-in-production-0123456789abcdef")
 # Signs the tamper-evident ledger's checkpoints (HMAC-SHA256); required in production, keep it off the database host.
 GUARDLINE_LEDGER_KEY = os.environ.get("GUARDLINE_LEDGER_KEY", "dev-ledger-key-change-me-in-production")
+# Encryption at rest of ID numbers and phones (guardline/core/crypto.py): data keys "keyid:base64(32 bytes),…" (the
+# first encrypts, all decrypt), the blind-index key, and the mode (aes: AES-256-GCM + HMAC-SHA256; sm: SM4-GCM +
+# HMAC-SM3). Without them, fixed development keys are used — NOT FOR PRODUCTION (production refuses to start).
+GUARDLINE_DATA_KEYS = os.environ.get("GUARDLINE_DATA_KEYS") or _crypto.DEV_DATA_KEYS
+GUARDLINE_LOOKUP_KEY = os.environ.get("GUARDLINE_LOOKUP_KEY") or _crypto.DEV_LOOKUP_KEY
+GUARDLINE_CRYPTO_MODE = os.environ.get("GUARDLINE_CRYPTO_MODE", "aes")
+_crypto.parse_keyring(
+    GUARDLINE_DATA_KEYS, GUARDLINE_LOOKUP_KEY, GUARDLINE_CRYPTO_MODE
+)  # malformed: fail at start
 DEBUG = os.environ.get("GUARDLINE_DEBUG", "1") == "1"
 ALLOWED_HOSTS = os.environ.get("GUARDLINE_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 

@@ -3,11 +3,18 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import GUARDLINE
+from .base import GUARDLINE, _crypto
 
 DEBUG = False
 SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
 GUARDLINE_LEDGER_KEY = os.environ["GUARDLINE_LEDGER_KEY"]
+# Encryption at rest: never the development keys (README, "Encryption at rest").
+GUARDLINE_DATA_KEYS = os.environ["GUARDLINE_DATA_KEYS"]
+GUARDLINE_LOOKUP_KEY = os.environ["GUARDLINE_LOOKUP_KEY"]
+if GUARDLINE_DATA_KEYS == _crypto.DEV_DATA_KEYS or GUARDLINE_LOOKUP_KEY == _crypto.DEV_LOOKUP_KEY:
+    raise RuntimeError(
+        "GUARDLINE_DATA_KEYS / GUARDLINE_LOOKUP_KEY: the development keys are not for production"
+    )
 if not os.environ.get("DATABASE_URL"):
     raise RuntimeError("DATABASE_URL must be set in production (e.g. postgres://user:pass@host/guardline)")
 SESSION_COOKIE_SECURE = True

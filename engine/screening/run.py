@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from string import Formatter
 from typing import Any
 
 import numpy as np
@@ -198,6 +199,8 @@ def screen(
             *[f"v_{i.code}" for i in INDICATORS],
             "p_monitoring_line", "p_med_annual_oop", "p_rigid_dibao_multiple", "p_thin_margin_multiple",
         ]  # fmt: skip
+        if scorer != "model":  # the model's contributions read its features; the index explains from fewer
+            detail_columns = _explained_columns(detail_columns, list(rules))
         details = runner.query(
             f"SELECT {', '.join(detail_columns)} FROM {src} WHERE {grade} <> 'green' ORDER BY household_id"
         )
@@ -251,6 +254,25 @@ def _model_scores(runner, model: ScreeningModel, rules: list[Rule]) -> None:
             }
         ),
     )
+
+
+def _explained_columns(columns: list[str], rules: list[Rule]) -> list[str]:
+    """The detail columns `explain` reads: identity and grade, points, dates, feed counts, and the fields the
+    rules' reason templates name. Turning a row into a dict costs per column, and a red/yellow row has ~150."""
+    wanted = {
+        "household_id",
+        "household_no",
+        "village_code",
+        "fired_rules",
+        "disaster_risk_type",
+        "assistance_kind",
+    }
+    wanted |= {f"pt_{i.code}" for i in INDICATORS} | {f"n_{f}" for f in steps.FEEDS} | set(steps.DATE_COLUMNS)
+    for rule in rules:
+        wanted |= {
+            name.split(".")[0].split("[")[0] for _, name, _, _ in Formatter().parse(rule.reason) if name
+        }
+    return [c for c in columns if " AS " in c or c in wanted]
 
 
 class _Values(dict):

@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from guardline.core.fields import EncryptedCharField
+
 
 class Role(models.TextChoices):
     PROVINCE_OFFICER = "province_officer", _("省级管理人员")
@@ -24,7 +26,7 @@ class User(AbstractUser):
     role = models.CharField(max_length=30, choices=Role.choices, default=Role.VILLAGE_CADRE)
     full_name = models.CharField(_("姓名"), max_length=50, blank=True)
     department = models.CharField(_("所属部门"), max_length=40, blank=True)
-    phone = models.CharField(max_length=20, blank=True)
+    phone = EncryptedCharField(max_length=20, blank=True)
 
     def __str__(self) -> str:
         return self.full_name or self.username

@@ -56,6 +56,7 @@ def case_home(request, case_pk: int):
 @login_required
 @require_POST
 def plan_create(request, case_pk: int):
+    _require(request.user, Perm.MANAGE_ASSISTANCE)
     case = case_selectors.case_get(request.user, case_pk)
     try:
         plan = services.plan_create(actor=request.user, case=case, notes=request.POST.get("notes", ""))
@@ -97,6 +98,7 @@ def plan_detail(request, pk: int):
 @login_required
 @require_POST
 def measure_add(request, pk: int):
+    _require(request.user, Perm.MANAGE_ASSISTANCE)
     plan = selectors.plan_get(request.user, pk)
     form = MeasureForm(request.POST, candidates=selectors.cadre_candidates(request.user, plan.village_code))
     if not form.is_valid():
@@ -113,6 +115,7 @@ def measure_add(request, pk: int):
 @login_required
 @require_POST
 def measure_act(request, pk: int, op: str):
+    _require(request.user, Perm.MANAGE_ASSISTANCE)
     measure = selectors.measure_get(request.user, pk)
     try:
         if op == "start":
@@ -144,6 +147,7 @@ def measure_evidence(request, pk: int):
 @login_required
 @require_POST
 def cadre_pair(request, household_pk: int):
+    _require(request.user, Perm.MANAGE_ASSISTANCE)
     household = registry_selectors.household_get(request.user, household_pk)
     cadre = selectors.cadre_candidates(request.user, household.village_code).filter(
         pk=request.POST.get("cadre") or 0).first()  # fmt: skip
@@ -160,6 +164,7 @@ def cadre_pair(request, household_pk: int):
 @login_required
 @require_POST
 def cadre_unpair(request, pk: int):
+    _require(request.user, Perm.MANAGE_ASSISTANCE)
     pairing = selectors.pairing_get(request.user, pk)
     try:
         services.cadre_unpair(actor=request.user, pairing=pairing)
@@ -216,6 +221,7 @@ def elimination_list(request):
 @login_required
 @require_POST
 def elimination_start(request, case_pk: int):
+    _require(request.user, Perm.MANAGE_ASSISTANCE)
     case = case_selectors.case_get(request.user, case_pk)
     try:
         elim = services.elimination_start(actor=request.user, case=case, mode=request.POST.get("mode", ""),
@@ -248,6 +254,10 @@ def elimination_detail(request, pk: int):
 @login_required
 @require_POST
 def elimination_act(request, pk: int, action: str):
+    if not (
+        has_perm(request.user, Perm.MANAGE_ASSISTANCE) or has_perm(request.user, Perm.DECIDE_ELIMINATION)
+    ):
+        raise PermissionDenied("您的角色无此权限")
     elim = selectors.elimination_get(request.user, pk)
     data = {
         "participants": [
@@ -271,6 +281,7 @@ def elimination_act(request, pk: int, action: str):
 @login_required
 @require_POST
 def elimination_reidentify(request, pk: int):
+    _require(request.user, Perm.MANAGE_ASSISTANCE)
     elim = selectors.elimination_get(request.user, pk)
     form = ReidentifyForm(request.POST)
     if not form.is_valid():

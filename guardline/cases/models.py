@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from engine import vocab
+from guardline.core.fields import EncryptedCharField
 
 from .procedure import STATE_LABELS, State
 
@@ -59,8 +60,8 @@ class Clue(models.Model):
     concern = models.CharField(_("困难类型"), max_length=20, choices=Concern.choices, blank=True)
     description = models.TextField(_("情况说明"), max_length=2000, blank=True)
     declarant_name = models.CharField(_("申报人姓名"), max_length=50, blank=True)
-    declarant_id_number = models.CharField(_("申报人身份证号"), max_length=18, blank=True)
-    declarant_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    declarant_id_number = EncryptedCharField(_("申报人身份证号"), max_length=18, blank=True)
+    declarant_phone = EncryptedCharField(_("联系电话"), max_length=20, blank=True)
     address = models.CharField(_("住址"), max_length=200, blank=True)
     consent = models.BooleanField(_("同意信息核对"), default=False)
     reported_by = models.ForeignKey(

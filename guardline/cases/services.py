@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import require_scope
 from guardline.core.changelog import change_entry, log_changes
+from guardline.core.crypto import blind_index
 from guardline.ledger.services import ledger_append
 from guardline.regions.models import Region
 from guardline.registry.models import Household, Member
@@ -126,7 +127,11 @@ def evidence_store(
 
 
 def _household_for_id(id_number: str) -> Household | None:
-    member = Member.objects.filter(id_number=id_number, is_active=True).select_related("household").first()
+    member = (
+        Member.objects.filter(id_number_hash=blind_index(id_number), is_active=True)
+        .select_related("household")
+        .first()
+    )
     return member.household if member else None
 
 

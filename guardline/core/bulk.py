@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
 
+from .fields import BlindIndexField, EncryptedCharField
+
 
 def update_rows(model: type[models.Model], objects: Iterable[models.Model], fields: Sequence[str]) -> int:
     """UPDATE each object's `fields` by primary key. Returns the number of objects written."""
@@ -19,7 +21,13 @@ def update_rows(model: type[models.Model], objects: Iterable[models.Model], fiel
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
     sql = f"UPDATE {quote(opts.db_table)} SET {assignments} WHERE {quote(opts.pk.column)} = %s"
     params = [
-        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [obj.pk]
+        [
+            f.pre_save(obj, False)
+            if isinstance(f, BlindIndexField)
+            else f.get_db_prep_save(getattr(obj, f.attname), connection)
+            for f in columns
+        ]
+        + [obj.pk]
         for obj in objects
     ]
     if params:
@@ -33,14 +41,16 @@ def insert_rows(model: type[models.Model], objects: Sequence[models.Model], fiel
 
     Several times faster than `bulk_create` on SQLite, whose variable limit splits a batch into many small
     statements each compiled by the ORM. Callers that need the new keys read them back by natural key. Only the
-    fields whose database form differs from the Python value (JSON, aware datetimes) go through Django's
-    preparation; the drivers adapt the rest (str, int, bool, Decimal, date)."""
+    fields whose database form differs from the Python value (JSON, aware datetimes, encrypted text) go through
+    Django's preparation, blind indexes are computed from their source field; the drivers adapt the rest (str, int,
+    bool, Decimal, date)."""
     if not objects:
         return 0
     opts = model._meta
     quote = connection.ops.quote_name
     columns = [opts.get_field(name) for name in fields]
-    prepared = [isinstance(f, models.JSONField | models.DateTimeField) for f in columns]
+    prepared = [isinstance(f, models.JSONField | models.DateTimeField | EncryptedCharField) for f in columns]
+    derived = [isinstance(f, BlindIndexField) for f in columns]
     names = ", ".join(quote(f.column) for f in columns)
     marks = ", ".join(["%s"] * len(columns))
     sql = f"INSERT INTO {quote(opts.db_table)} ({names}) VALUES ({marks})"
@@ -48,7 +58,10 @@ def insert_rows(model: type[models.Model], objects: Sequence[models.Model], fiel
     params = []
     for obj in objects:
         row = []
-        for f, attname, prep in zip(columns, attnames, prepared, strict=True):
+        for f, attname, prep, derive in zip(columns, attnames, prepared, derived, strict=True):
+            if derive:
+                row.append(f.pre_save(obj, True))
+                continue
             value = getattr(obj, attname)
             row.append(f.get_db_prep_save(value, connection) if prep else value)
         params.append(row)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from . import crypto
 from .bulk import insert_rows
 from .context import current
 from .models import ChangeLog
@@ -24,8 +25,28 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+# Personal data in before/after is stored encrypted like the columns it comes from (guardline.core.crypto);
+# readers decrypt with `reveal` and then mask or show it as the page allows.
+PERSONAL_KEYS = frozenset({"id_number", "phone", "declarant_id_number", "declarant_phone"})
+
+
+def _protect(key: str, value: Any) -> Any:
+    if key in PERSONAL_KEYS and isinstance(value, str) and value and not crypto.is_encrypted(value):
+        return crypto.encrypt(value)
+    return value
+
+
 def snapshot(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: jsonable(v) for k, v in values.items()}
+    return {k: _protect(k, jsonable(v)) for k, v in values.items()}
+
+
+def reveal(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A stored before/after with its personal values decrypted."""
+    if values is None:
+        return None
+    return {
+        k: crypto.decrypt(v) if k in PERSONAL_KEYS and isinstance(v, str) else v for k, v in values.items()
+    }
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from engine.ingest import TableSpec
 from guardline.core.bulk import insert_rows
+from guardline.core.crypto import blind_index, blind_index_many, encrypt, keyring
 from guardline.registry.models import Member
 
 from .models import FeedEvent, ImportBatch
@@ -32,8 +33,10 @@ EVENT_INSERT = (
     "source_row",
     "event_date",
     "id_number",
+    "id_number_hash",
     "id_status",
     "id_prefix15",
+    "id_prefix15_hash",
     "name",
     "birth_date",
     "sex",
@@ -119,21 +122,23 @@ def _existing_keys(feed: str, key_hashes: list[str]) -> set[str]:
 
 
 def _members_by_id(id_numbers: set[str]) -> dict[str, tuple[int, int, str]]:
-    """ID number → (member id, household id, the household's village code), for the members holding them."""
+    """ID number → (member id, household id, the household's village code), for the members holding them (found
+    by the blind index: the ID numbers themselves are encrypted)."""
     quote = connection.ops.quote_name
     member, household = Member._meta, Member._meta.get_field("household").related_model._meta
     sql = (
-        f"SELECT m.{quote('id_number')}, m.{quote('id')}, m.{quote('household_id')}, h.{quote('village_code')} "
+        f"SELECT m.{quote('id_number_hash')}, m.{quote('id')}, m.{quote('household_id')}, h.{quote('village_code')} "
         f"FROM {quote(member.db_table)} m JOIN {quote(household.db_table)} h ON h.{quote('id')} = m.{quote('household_id')} "
-        f"WHERE m.{quote('id_number')} IN "
+        f"WHERE m.{quote('id_number_hash')} IN "
     )
+    number_of = {digest: number for number, digest in blind_index_many(id_numbers).items()}
     found: dict[str, tuple[int, int, str]] = {}
     with connection.cursor() as cursor:
-        for chunk in _chunks(sorted(id_numbers)):
+        for chunk in _chunks(sorted(number_of)):
             cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
             found.update(
-                (number, (pk, household_id, village))
-                for number, pk, household_id, village in cursor.fetchall()
+                (number_of[digest], (pk, household_id, village))
+                for digest, pk, household_id, village in cursor.fetchall()
             )
     return found
 
@@ -224,7 +229,7 @@ def feed_feedback_xlsx(batch: ImportBatch) -> bytes:
     for i, e in enumerate(unlinked.iterator(), start=1):
         values = [
             e.source_row or "",
-            e.id_number or (e.id_prefix15 and e.id_prefix15 + "…") or "",
+            e.id_number or (e.id_prefix15 and e.id_prefix15 + "…") or "",  # the department's own data back
             e.name,
             e.birth_date.isoformat() if e.birth_date else "",
             e.village_code,
@@ -363,6 +368,31 @@ def _value_map(con, clean: str, column: str, table: str, convert: Callable[[Any]
     con.unregister(f"{table}_arrow")
 
 
+def _secret_map(con, clean: str, column: str, table: str) -> None:
+    """`table` (value, stored, digest) over the distinct non-empty values of `column`: the encrypted form and the
+    blind index the row path's fields compute (one encryption per distinct value: equal values share a ciphertext,
+    which tells no more than their equal blind indexes)."""
+    import pyarrow as pa
+
+    ring = keyring()
+    values = [
+        v
+        for (v,) in con.execute(
+            f'SELECT DISTINCT "{column}" FROM {clean} WHERE "{column}" <> \'\''
+        ).fetchall()
+    ]
+    mapped = pa.table(
+        {
+            "value": pa.array(values, pa.string()),
+            "stored": pa.array([encrypt(v, ring) for v in values], pa.string()),
+            "digest": pa.array([blind_index(v, ring) for v in values], pa.string()),
+        }
+    )
+    con.register(f"{table}_arrow", mapped)
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_arrow")
+    con.unregister(f"{table}_arrow")
+
+
 def feed_events_store(
     result,
     *,
@@ -377,11 +407,15 @@ def feed_events_store(
     spec: TableSpec = result.spec
     con, clean = result.con, result.clean
     prefix = f"{clean}_store"
-    hashes, links, sexes, kinds = (f"{prefix}_{n}" for n in ("hash", "links", "sex", "kind"))
+    hashes, links, sexes, kinds, ids, prefixes = (
+        f"{prefix}_{n}" for n in ("hash", "links", "sex", "kind", "ids", "prefixes")
+    )
     with _stage("store_prepare"):
         _key_hashes(con, spec, clean, hashes)
         _id_links(con, clean, links, allowed)
         _value_map(con, clean, "sex_text", sexes, _sex, "string")
+        _secret_map(con, clean, "id_number", ids)
+        _secret_map(con, clean, "id_number_prefix15", prefixes)
         kind_sql, kind_join = "''", ""
         if spec.screen_kind:
             _value_map(con, clean, spec.screen_kind, kinds, lambda v: str(v or "")[:30], "string")
@@ -418,7 +452,8 @@ def feed_events_store(
         linked = "l.member_id IS NOT NULL AND l.in_scope"
         select = f"""
             SELECT h.key_hash, c.source_row, CAST(c."{spec.event_date}" AS VARCHAR),
-                   COALESCE(c.id_number, ''), COALESCE(c.id_number_status, ''), COALESCE(c.id_number_prefix15, ''),
+                   COALESCE(i.stored, ''), COALESCE(i.digest, ''), COALESCE(c.id_number_status, ''),
+                   COALESCE(p.stored, ''), COALESCE(p.digest, ''),
                    COALESCE(c.name, ''), CAST(c.birth_date AS VARCHAR), COALESCE(s.mapped, ''),
                    COALESCE(c.village_code, ''),
                    CAST(json_object({payload}) AS VARCHAR), {amount_sql}, {kind_sql},
@@ -428,6 +463,8 @@ def feed_events_store(
             JOIN {hashes} h ON h.source_row = c.source_row
             LEFT JOIN {links} l ON l.id_number = c.id_number
             LEFT JOIN {sexes} s ON s.value = c.sex_text
+            LEFT JOIN {ids} i ON i.value = c.id_number
+            LEFT JOIN {prefixes} p ON p.value = c.id_number_prefix15
             {kind_join}
             ORDER BY c.source_row
         """
@@ -466,7 +503,7 @@ def feed_events_store(
         if after_chunk is not None:
             after_chunk(out.rows, len(rows))
     out.unchanged = out.rows - out.created
-    for table in (hashes, links, sexes, kinds):
+    for table in (hashes, links, sexes, kinds, ids, prefixes):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return out
 
@@ -476,8 +513,10 @@ STORE_COLUMNS = (
     "source_row",
     "event_date",
     "id_number",
+    "id_number_hash",
     "id_status",
     "id_prefix15",
+    "id_prefix15_hash",
     "name",
     "birth_date",
     "sex",

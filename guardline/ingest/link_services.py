@@ -42,7 +42,7 @@ def _person_rows(events) -> list[tuple]:
     return [
         (pk, name, birth, sex or None, village, prefix if status == "excel_damaged" else None)
         for pk, name, birth, sex, village, status, prefix in events.values_list(
-            "id", "name", "birth_date", "sex", "village_code", "id_status", "id_prefix15"
+            "id", "name", "birth_date", "sex", "village_code", "id_status", "id_prefix15_hash"
         )
     ]
 
@@ -54,7 +54,6 @@ def _registry_table(actor):
     """The active members (in the actor's regions) as linkage input, kept for the process while the registry is
     unchanged: a multi-feed import then reads a million members once, not once per feed."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     from django.db.models import Count, Max
 
     from engine.linkage import person_columns
@@ -76,9 +75,10 @@ def _registry_table(actor):
     if actor is not None:
         members_qs = members_qs.filter(region_q(actor, "household__village_code"))
     # The query the ORM builds (scope filter included), read through the cursor in large batches straight into
-    # columns: a million members without a model or tuple conversion per row.
+    # columns: a million members without a model or tuple conversion per row. The ID prefix is its blind index
+    # (the events carry the same keyed hash of theirs), so the engine blocks on equal prefixes without seeing one.
     sql, params = members_qs.values_list(
-        "id", "name", "birth_date", "sex", "household__village_code", "id_number"
+        "id", "name", "birth_date", "sex", "household__village_code", "id_prefix15_hash"
     ).query.sql_with_params()
     columns: list[list] = [[], [], [], [], [], []]
     with connection.cursor() as cursor:
@@ -86,16 +86,15 @@ def _registry_table(actor):
         while batch := cursor.fetchmany(50000):
             for column, values in zip(columns, zip(*batch, strict=True), strict=True):
                 column.extend(values)
-    uid, name, birth, sex, village, idn = columns
+    uid, name, birth, sex, village, id15 = columns
     births = pa.array([b.isoformat() if isinstance(b, date) else b for b in birth], pa.string())
-    id15 = pc.utf8_slice_codeunits(pa.array(idn, pa.string()), 0, 15)
-    table = person_columns(uid, name, births, sex, village, id15)
+    table = person_columns(uid, name, births, sex, village, pa.array(id15, pa.string()))
     _registry_cache["members"] = (fingerprint, table)
     return table
 
 
 def _pending(*, batch: ImportBatch | None, feed: str | None, relink: bool, also: tuple[int, ...] = ()):
-    pending = FeedEvent.objects.filter(link_status=FeedEvent.LinkStatus.UNLINKED, id_number="").exclude(
+    pending = FeedEvent.objects.filter(link_status=FeedEvent.LinkStatus.UNLINKED, id_number_hash="").exclude(
         name=""
     )
     if relink:

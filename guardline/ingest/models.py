@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from guardline.core.fields import BlindIndexField, EncryptedCharField
+
 
 class ImportBatch(models.Model):
     """A file imported into the registry (or, later, a department feed).
@@ -76,9 +78,13 @@ class FeedEvent(models.Model):
     )
     source_row = models.PositiveIntegerField(null=True, blank=True)
     event_date = models.DateField(db_index=True)
-    id_number = models.CharField(max_length=18, blank=True, db_index=True)
+    id_number = EncryptedCharField(max_length=18, blank=True)
     id_status = models.CharField(max_length=20, blank=True)
-    id_prefix15 = models.CharField(max_length=15, blank=True)
+    id_prefix15 = EncryptedCharField(max_length=15, blank=True)  # what Excel left of a damaged ID
+    # Keyed hashes (guardline.core.crypto.blind_index) of the ID number and of the 15-character prefix: the ID
+    # link and the linkage's blocking compare these with the members' own.
+    id_number_hash = BlindIndexField(source="id_number", db_index=True)
+    id_prefix15_hash = BlindIndexField(source="id_prefix15")
     name = models.CharField(max_length=50, blank=True)
     birth_date = models.DateField(null=True, blank=True)
     sex = models.CharField(max_length=6, blank=True)  # "male" / "female" as in the registry, "" if not given

@@ -24,7 +24,7 @@ def batch_list(user) -> QuerySet[ImportBatch]:
 
         q = Q(created_by=user)
         for code in codes:
-            q |= Q(created_by__scopes__region_id__startswith=code)
+            q |= Q(created_by__scopes__region__code__startswith=code)
         return qs.filter(q).distinct()
     return qs.filter(created_by=user)
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from engine import vocab
 from engine.ids import IdStatus
+from guardline.core.fields import BlindIndexField, EncryptedCharField
 
 
 def _choices(v: dict[str, str]) -> list[tuple[str, str]]:
@@ -28,7 +29,7 @@ class Household(models.Model):
     )
     no_labour_household = models.BooleanField(_("整户无劳动能力"), default=False)
     relocation_site = models.BooleanField(_("易地搬迁安置户"), default=False)
-    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    phone = EncryptedCharField(_("联系电话"), max_length=20, blank=True)
     head_name = models.CharField(_("户主姓名"), max_length=50, blank=True)
     member_count = models.PositiveSmallIntegerField(_("人口数"), default=0)
     latest_income_year = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -55,11 +56,15 @@ class Household(models.Model):
 
 
 class Member(models.Model):
-    """A member of a household. `id_number` is the normalised 18-character citizen ID (unique nationally)."""
+    """A member of a household. `id_number` is the normalised 18-character citizen ID (unique nationally),
+    encrypted at rest; look members up by `id_number_hash` (guardline.core.crypto.blind_index)."""
 
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="members")
     name = models.CharField(_("姓名"), max_length=50)
-    id_number = models.CharField(_("证件号码"), max_length=18, unique=True)
+    id_number = EncryptedCharField(_("证件号码"), max_length=18)
+    # Keyed hashes of the ID number and of its first 15 characters (what survives Excel): lookups and linkage.
+    id_number_hash = BlindIndexField(source="id_number", unique=True)
+    id_prefix15_hash = BlindIndexField(source="id_number", transform="prefix15", db_index=True)
     id_status = models.CharField(max_length=20, default=IdStatus.VALID)
     relation = models.CharField(_("与户主关系"), max_length=20, choices=_choices(vocab.RELATIONS))
     sex = models.CharField(_("性别"), max_length=6, choices=_choices(vocab.SEXES), blank=True)

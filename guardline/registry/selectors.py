@@ -10,6 +10,7 @@ from django.http import Http404
 
 from engine import vocab
 from guardline.accounts.scope import region_q
+from guardline.core.crypto import blind_index
 from guardline.core.models import ChangeLog
 
 from .models import Household, HouseholdYear, Member
@@ -60,7 +61,7 @@ def household_list(user, filters: HouseholdFilters | None = None) -> QuerySet[Ho
     if f.q:
         term = f.q.strip()
         if term.isdigit() or (len(term) == 18 and term[:17].isdigit()):
-            person = Member.objects.filter(id_number=term.upper()).values("household_id")
+            person = Member.objects.filter(id_number_hash=blind_index(term.upper())).values("household_id")
             qs = qs.filter(household_no=term) | qs.filter(pk__in=person)
         else:
             qs = qs.filter(head_name=term)

@@ -19,6 +19,7 @@ from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import require_scope
 from guardline.core.bulk import insert_rows, update_rows
 from guardline.core.changelog import change_entry, diff, log_changes
+from guardline.core.crypto import blind_index_many
 from guardline.core.models import ChangeLog
 
 from .models import Household, HouseholdYear, Member
@@ -53,6 +54,8 @@ HOUSEHOLD_INSERT = (
 MEMBER_INSERT = (
     "household",
     "id_number",
+    "id_number_hash",
+    "id_prefix15_hash",
     "id_status",
     *MEMBER_FIELDS,
     "is_active",
@@ -160,7 +163,8 @@ def registry_apply_rows(
             h.household_no: h for h in Household.objects.filter(household_no__in=list(by_household))
         }
         ids = [r["id_number"] for rs in by_household.values() for r in rs]
-        by_id = {m.id_number: m for m in Member.objects.filter(id_number__in=ids)}
+        hashes = blind_index_many(ids)
+        by_id = {m.id_number: m for m in Member.objects.filter(id_number_hash__in=list(hashes.values()))}
         members_of: dict[int, dict[int, Member]] = defaultdict(dict)
         for m in Member.objects.filter(household_id__in=[h.pk for h in households.values()]):
             members_of[m.household_id][m.pk] = m
@@ -303,12 +307,12 @@ def registry_apply_rows(
                 m.created_at = m.updated_at = now
             insert_rows(Member, new_members, MEMBER_INSERT)
             new_ids = dict(
-                Member.objects.filter(id_number__in=[m.id_number for m in new_members]).values_list(
-                    "id_number", "id"
+                Member.objects.filter(id_number_hash__in=[m.id_number_hash for m in new_members]).values_list(
+                    "id_number_hash", "id"
                 )
             )
             for m in new_members:
-                m.pk = new_ids[m.id_number]
+                m.pk = new_ids[m.id_number_hash]
         for m in new_members:
             logs.append(
                 change_entry(

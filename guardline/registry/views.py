@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from engine import vocab
 from engine.ids import mask_id_number, mask_phone
 from guardline.accounts.roles import Perm, has_perm
+from guardline.core.changelog import reveal
 from guardline.core.paging import CappedPaginator
 from guardline.core.services import personal_data_access_log
 from guardline.regions.selectors import monitoring_line_for_household, regions_for_user
@@ -31,6 +32,7 @@ def _require_view(user) -> None:
 
 def _mask_values(values: dict | None, revealed: bool) -> dict | None:
     """Change-log entries hold full values; the page masks ID numbers and phones like everywhere else."""
+    values = reveal(values)
     if not values or revealed:
         return values
     masks = {"id_number": mask_id_number, "phone": mask_phone}

@@ -17,6 +17,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from guardline.accounts.models import Role
+from guardline.core.crypto import generate_key
 from guardline.core.models import ChangeLog
 from tests.support import PASSWORD
 
@@ -158,6 +159,8 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path):
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "GUARDLINE_LEDGER_KEY": secrets.token_urlsafe(32),
+        "GUARDLINE_DATA_KEYS": "p1:" + generate_key(),
+        "GUARDLINE_LOOKUP_KEY": generate_key(),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "GUARDLINE_VAR_DIR": str(tmp_path),
     }

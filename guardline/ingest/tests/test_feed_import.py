@@ -50,7 +50,7 @@ def test_all_feeds_import_and_link_correctly(county):
     assert {e.link_method for e in linked} == {"id_exact", "probabilistic"}
     for event in linked:  # every link, exact or probabilistic, is the right household
         assert event.household.household_no == truth[(event.feed, event.source_row)][0]
-    with_valid_id = FeedEvent.objects.exclude(id_number="")
+    with_valid_id = FeedEvent.objects.exclude(id_number_hash="")
     for event in with_valid_id:  # 100 % correct for rows with a valid ID: linked iff the person is registered
         in_registry = truth[(event.feed, event.source_row)][1]
         assert (event.link_status == "linked") == in_registry, event.link_note
@@ -135,7 +135,7 @@ def test_rows_without_id_link_probabilistically_and_incrementally(tmp_path):
             for r in csv.DictReader(fh)
             if r["feed_key"] == "medical_settlement"
         }
-    idless = FeedEvent.objects.filter(id_number="")
+    idless = FeedEvent.objects.filter(id_number_hash="")
     auto = idless.filter(link_method="probabilistic").select_related("household")
     assert idless.count() > 50 and auto.count() >= 0.9 * idless.count()
     assert all(e.household.household_no == truth[e.source_row] for e in auto)  # precision of automatic links

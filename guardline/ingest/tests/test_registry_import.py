@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from guardline.accounts.models import Role
+from guardline.core.crypto import blind_index
 from guardline.core.models import ChangeLog
 from guardline.ingest.models import ImportBatch
 from guardline.ingest.services import import_file
@@ -54,14 +55,14 @@ def test_changes_are_logged_with_before_and_after(tmp_path, village_codes):
     rows[0]["残疾等级"] = ""
     moved_out = rows.pop(1) if rows[1]["户编号"] == rows[0]["户编号"] else None
     batch = import_file("registry", write_csv(tmp_path / "v2.csv", REGISTRY_HEADERS, rows))
-    member = Member.objects.get(id_number=rows[0]["证件号码"])
+    member = Member.objects.get(id_number_hash=blind_index(rows[0]["证件号码"]))
     assert member.health == "serious"
     change = ChangeLog.objects.filter(entity="member", entity_id=member.pk, action="update").latest("at")
     assert change.after["health"] == "serious"
     assert change.before["health"] in ("healthy", "chronic")
     assert change.reason == f"import:registry:{batch.pk}"
     if moved_out:
-        gone = Member.objects.get(id_number=moved_out["证件号码"])
+        gone = Member.objects.get(id_number_hash=blind_index(moved_out["证件号码"]))
         assert gone.is_active is False
         assert member.household.member_count == member.household.members.filter(is_active=True).count()
 
@@ -77,7 +78,9 @@ def test_bad_rows_are_rejected_and_good_rows_committed(tmp_path, village_codes):
     assert batch.rows_rejected == 2
     assert batch.rows_accepted == len(rows) - 2
     assert Member.objects.count() == len(rows) - 2
-    assert not Member.objects.filter(name=rows[5]["姓名"], id_number=rows[5]["证件号码"]).exists()
+    assert not Member.objects.filter(
+        name=rows[5]["姓名"], id_number_hash=blind_index(rows[5]["证件号码"])
+    ).exists()
     codes = {e["code"] for e in batch.errors_sample}
     assert "unknown_region" in codes
     rows_in_errors = {e["source_row"] for e in batch.errors_sample if e["severity"] == "error"}

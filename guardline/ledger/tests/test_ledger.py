@@ -186,3 +186,24 @@ def test_ledger_page_for_auditors_only(client, make_user, villages):
     client.login(username="aud_l", password=PASSWORD)
     page = client.get("/ledger/?verify=1").content.decode()
     assert "fund_movement#2" in page and "alert-success" in page
+
+
+def test_ledger_page_shows_the_auditors_regions_only(client, make_user, villages, households):
+    """Entries about a place (a region code, a household, a fund project or asset) show only inside the user's
+    regions; entries about no place (screening rules, accounts) show to every audit role; verification still
+    checks the whole chain."""
+    from tests.support import PASSWORD
+
+    a, b = villages["A"].code, villages["B"].code
+    ledger_append(kind="admin", entity="monitoring_line", entity_id=11, payload={"region": a[:6]})
+    ledger_append(kind="fund", entity="fund_movement", entity_id=12, payload={"region_code": b[:9]})
+    ledger_append(kind="fund", entity="fund_movement", entity_id=13, payload={"region_code": a})
+    ledger_append(kind="decision", entity="case", entity_id=14, payload={"household_id": households["A"].pk})
+    ledger_append(kind="decision", entity="case", entity_id=15, payload={"household_id": households["B"].pk})
+    ledger_append(kind="admin", entity="screening_rule", entity_id=16, payload={"code": "R1"})
+    make_user("aud_t", "auditor", a[:9])
+    client.login(username="aud_t", password=PASSWORD)
+    page = client.get("/ledger/?verify=1").content.decode()
+    shown = {n for n in range(11, 17) if f"#{n}</td>" in page}
+    assert shown == {13, 14, 16}
+    assert "alert-success" in page  # the whole chain verified, not only what the page lists

@@ -1,0 +1,28 @@
+"""Encrypt the existing users' phones with the current data key and fill the blind indexes (batched; reversible)."""
+
+from django.db import migrations
+
+
+def forward(apps, schema_editor):
+    from guardline.core.crypto_services import model_reencrypt
+
+    for name in ['User']:
+        model_reencrypt(apps.get_model('accounts', name))
+
+
+def backward(apps, schema_editor):
+    from guardline.core.crypto_services import model_reencrypt
+
+    for name in ['User']:
+        model_reencrypt(apps.get_model('accounts', name), decrypt_only=True)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('accounts', '0003_encrypt_columns'),
+    ]
+
+    operations = [
+        migrations.RunPython(forward, backward, elidable=False),
+    ]
