@@ -7,6 +7,7 @@ Guardline's (guardline/core/worker_services.py), run by every `guardline db_work
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -103,7 +104,7 @@ def test_task_of_a_killed_worker_runs_again_to_one_result(env, tmp_path):
     assert 0 < written < 600, "the kill should land mid-way"
     status, workers, _ = task_row()
     assert status == "RUNNING"  # left so by the killed worker: django_tasks_db does not look at it again
-    assert len(__import__("json").loads(workers)) == 1
+    assert len(json.loads(workers)) == 1
 
     # Worker 2 (--batch: runs what is queued, then exits) finds the dead worker's task and runs it again.
     second = subprocess.run(worker_args("--batch"), env=env, capture_output=True, text=True, timeout=120)
@@ -112,9 +113,7 @@ def test_task_of_a_killed_worker_runs_again_to_one_result(env, tmp_path):
 
     status, workers, _ = task_row()
     assert status == "SUCCESSFUL"
-    assert (
-        len(__import__("json").loads(workers)) == 2
-    )  # claimed twice: by the killed worker, then the new one
+    assert len(json.loads(workers)) == 2  # claimed twice: by the killed worker, then the new one
     assert db.execute("SELECT status FROM core_job WHERE id = ?", (job_id,)).fetchone() == ("done",)
     # One result, as from a single run: every household and member once, one creation entry per member.
     assert db.execute("SELECT count(*), count(DISTINCT household_no) FROM registry_household").fetchone() == (

@@ -83,8 +83,16 @@ def worker_register(worker_id: str) -> WorkerHeartbeat:
 
 
 def worker_beat(worker_id: str) -> None:
+    """Refresh this worker's heartbeat. If its row is gone (the database was out of reach longer than the stale
+    limit and another worker counted this one dead), write it again: a live worker without a heartbeat row would
+    have every later task taken for a dead one's."""
+    now = timezone.now()
     with write_lock():
-        WorkerHeartbeat.objects.filter(worker_id=worker_id).update(seen_at=timezone.now())
+        if not WorkerHeartbeat.objects.filter(worker_id=worker_id).update(seen_at=now):
+            WorkerHeartbeat.objects.get_or_create(
+                worker_id=worker_id,
+                defaults={"hostname": _host(), "pid": os.getpid(), "started_at": now, "seen_at": now},
+            )
 
 
 def worker_unregister(worker_id: str) -> None:

@@ -133,3 +133,13 @@ def test_job_tasks_do_not_redo_a_done_job(monkeypatch):
     tasks.import_file_task.call(job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.DONE and job.result == {"batch_id": 1}
+
+
+def test_a_worker_counted_dead_writes_its_heartbeat_again():
+    """The database was out of reach too long and another worker removed this one's heartbeat: the next beat
+    writes it again, so this worker's later tasks are not taken for a dead worker's."""
+    worker_services.worker_beat("back")
+    beat = WorkerHeartbeat.objects.get(worker_id="back")
+    assert beat.pid == os.getpid() and beat.hostname == worker_services._host()
+    worker_services.worker_beat("back")
+    assert WorkerHeartbeat.objects.filter(worker_id="back").count() == 1

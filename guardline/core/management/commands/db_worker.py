@@ -32,7 +32,9 @@ class Command(DatabaseWorkerCommand):
     )
 
     def handle(self, *args, **options):
-        if options.get("reload") and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
+        # django_tasks_db ignores --reload with --batch
+        reloading = options.get("reload") and not options.get("batch")
+        if reloading and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
             return super().handle(*args, **options)  # the reloader's parent only watches files
         worker_id = options["worker_id"]
         self.configure_logging(options["verbosity"])
