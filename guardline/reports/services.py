@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from guardline.accounts.models import User
 from guardline.accounts.roles import Perm, has_perm
-from guardline.core.models import Job, PersonalDataAccess
+from guardline.core.models import Job
 from guardline.core.services import personal_data_access_log
 
 from . import selectors
@@ -178,7 +178,7 @@ def report_build(job: Job, progress: Progress | None = None) -> dict[str, Any]:
                     household_id=household_id,
                     region_code=villages.get(household_id, ""),
                     purpose=f"导出{ledger.title}（未脱敏，任务 #{job.pk}）",
-                    channel=PersonalDataAccess.Channel.EXPORT,
+                    channel="export",  # PersonalDataAccess.Channel.EXPORT
                     job=job,
                 )
         extra = {"rows": ledger.total, "unmasked": unmasked}
