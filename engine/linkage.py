@@ -106,13 +106,14 @@ def person_columns(uid, name, birth, sex, village, id15) -> pa.Table:
     )
 
 
-def _settings():
+def _settings(prior: float = 0.0001):  # Splink's default prior, replaced by `LinkageModel._prior`
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
 
     return SettingsCreator(
         link_type="link_only",
+        probability_two_random_records_match=prior,
         unique_id_column_name="uid",
         comparisons=[
             cl.CustomComparison(
@@ -209,22 +210,44 @@ class LinkageModel:
         sample = (
             rows if len(rows) <= CHUNK_ROWS else rows.take(list(range(0, len(rows), len(rows) // CHUNK_ROWS)))
         )
-        linker = self._linker(sample)
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on("name", "birth_date", "village_code")], recall=DETERMINISTIC_RECALL
-        )
+        linker = self._linker(sample, _settings(self._prior(sample)))
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
-        # Each EM pass fixes the comparisons it blocks on and learns the others' m probabilities.
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on("village_code", "birth_date"), estimate_without_term_frequencies=True
-        )
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on("village_code", "name_py"), estimate_without_term_frequencies=True
-        )
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on("name_py", "birth_date"), estimate_without_term_frequencies=True
-        )
+        # Each EM pass fixes the comparisons it blocks on and learns the others' m probabilities. A pass whose
+        # blocking finds no pair at all (a small file, or rows about people nowhere near the registry) has nothing
+        # to learn from: Splink refuses it, and the comparisons keep what the other passes (or the settings' starting
+        # values) give them, instead of the whole import failing.
+        from splink.internals.exceptions import EMTrainingException
+
+        for fields in (
+            ("village_code", "birth_date"),
+            ("village_code", "name_py"),
+            ("name_py", "birth_date"),
+        ):
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*fields), estimate_without_term_frequencies=True
+                )
+            except EMTrainingException:
+                continue
         self.settings = linker.misc.save_model_to_json()
+
+    def _prior(self, rows: pa.Table) -> float:
+        """The probability that a random row–member pair is a match, from the pairs that agree exactly on name,
+        birth date and village (a near-certain rule found DETERMINISTIC_RECALL of the matches): Splink's
+        `estimate_probability_two_random_records_match`, counted here so that its edge cases do not stop an
+        import. No exact pair at all (a small file, or one about people far from the registry) counts as half a
+        pair instead of zero, which Splink cannot score with (log of 0); more exact pairs than the recall allows (a
+        handful of rows, all in the registry) caps at one pair in two instead of failing."""
+        self.con.register("prior_arrow", rows)
+        try:
+            observed = self.con.execute(
+                "SELECT count(*) FROM prior_arrow f JOIN registry_rows r ON f.name = r.name "
+                "AND f.birth_date = r.birth_date AND f.village_code = r.village_code"
+            ).fetchall()[0][0]
+        finally:
+            self.con.unregister("prior_arrow")
+        total = max(len(rows) * self.members, 1)
+        return min(max(observed, 0.5) / DETERMINISTIC_RECALL / total, 0.5)
 
     def _linker(self, rows: pa.Table, settings=None):
         from splink import DuckDBAPI, Linker

@@ -227,6 +227,8 @@ TABLE: dict[str, Entry] = {
     "oversight:income_add": post_only(perms(MANAGE_O), pk="asset"),
     # the tamper-evident ledger: one chain for the whole platform (see the README of the audit roles)
     "ledger:index": same(perms(Perm.VIEW_AUDIT)),
+    # the audit-log export (accesses and changes of the principal's regions; an empty form goes back to the page)
+    "ledger:audit_export": post_only(perms(Perm.VIEW_AUDIT)),
     # dashboards
     "dashboards:home": same(Rule(_has_home)),
     "dashboards:catalogue": same(perms(V)),

@@ -132,3 +132,56 @@ def test_killed_feed_import_resumes_without_loss_or_duplicates(env, tmp_path):
         "failed",
         "done",
     ]
+
+
+def test_killed_audit_prune_deletes_nothing_and_the_rerun_archives_again(env, tmp_path):
+    """`prune_audit_logs` SIGKILLed after its archive is complete but before the delete: every entry is still in
+    the database, and the next run archives them into a new file and deletes them then."""
+    import gzip
+    import hashlib
+    import json
+
+    db = sqlite3.connect(Path(env["DATABASE_URL"].removeprefix("sqlite:///")))
+    with db:
+        for i in range(50):
+            db.execute(
+                "INSERT INTO core_personaldataaccess (at, household_id, purpose, request_id, channel, subject, "
+                "region_code) VALUES (datetime('now', ?), ?, '入户核实', '', 'page', '', '520526100200')",
+                (f"-{400 + i} days", i + 1),
+            )
+            db.execute(
+                "INSERT INTO core_changelog (at, request_id, entity, entity_id, household_id, action, before, "
+                "after, reason) VALUES (datetime('now', ?), '', 'member', ?, ?, 'update', '{}', '{}', '')",
+                (f"-{400 + i} days", i + 1, i + 1),
+            )
+        db.execute(
+            "INSERT INTO core_personaldataaccess (at, household_id, purpose, request_id, channel, subject, "
+            "region_code) VALUES (datetime('now', '-1 days'), 1, '新的', '', 'page', '', '520526100200')"
+        )
+    archive = tmp_path / "archive"
+    env = {**env, "GUARDLINE_AUDIT_ARCHIVE_DIR": str(archive)}
+
+    def counts() -> tuple[int, int]:
+        return (
+            db.execute("SELECT count(*) FROM core_personaldataaccess").fetchone()[0],
+            db.execute("SELECT count(*) FROM core_changelog WHERE entity = 'member'").fetchone()[0],
+        )
+
+    killed = guardline({**env, "GUARDLINE_FAILPOINT": "audit_prune_before_delete:1"}, "prune_audit_logs")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert counts() == (51, 50)  # nothing deleted
+    (first,) = archive.glob("*.jsonl.gz")  # complete, renamed, with its sidecar
+    assert (archive / f"{first.name}.sha256").read_text().split()[0] == hashlib.sha256(
+        first.read_bytes()
+    ).hexdigest()
+
+    again = guardline(env, "prune_audit_logs")
+    assert again.returncode == 0, again.stderr
+    assert counts() == (1, 0)  # exactly the old entries
+    second = next(p for p in archive.glob("*.jsonl.gz") if p != first)
+    with gzip.open(second, "rt", encoding="utf-8") as fh:
+        records = [json.loads(line) for line in fh]
+    assert records[-1] == {"kind": "end", "core.personaldataaccess": 50, "core.changelog": 50}
+    assert not list(archive.glob("*.part"))
+    ledger = db.execute("SELECT entity, payload FROM ledger_ledgerentry ORDER BY seq DESC LIMIT 1").fetchone()
+    assert ledger[0] == "audit_archive" and json.loads(ledger[1])["archive"] == second.name

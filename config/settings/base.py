@@ -43,12 +43,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # before django_tasks_db: its `db_worker` command is extended (heartbeat, recovery of tasks of dead workers)
+    "guardline.core",
     "django_tasks",
     "django_tasks_db",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
-    "guardline.core",
     "guardline.accounts",
     "guardline.regions",
     "guardline.registry",
@@ -188,6 +189,19 @@ TASKS = {
         "BACKEND": os.environ.get("GUARDLINE_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+# Workers write a heartbeat every HEARTBEAT seconds; a task left running by a worker whose process is gone (same
+# machine) or whose heartbeat is older than STALE seconds (another machine) is queued again, at most MAX_ATTEMPTS
+# runs in all (guardline/core/worker_services.py).
+GUARDLINE_WORKER_HEARTBEAT_SECONDS = int(os.environ.get("GUARDLINE_WORKER_HEARTBEAT_SECONDS", "10"))
+GUARDLINE_WORKER_STALE_SECONDS = int(os.environ.get("GUARDLINE_WORKER_STALE_SECONDS", "120"))
+GUARDLINE_TASK_MAX_ATTEMPTS = int(os.environ.get("GUARDLINE_TASK_MAX_ATTEMPTS", "3"))
+
+# Audit logs (personal-data accesses, change log) are kept this many days before `guardline prune_audit_logs` may
+# delete them, after archiving them to GUARDLINE_AUDIT_ARCHIVE_DIR. MLPS level 3 (GB/T 22239-2019 8.1.4.3) asks
+# for at least 180 days (the Cybersecurity Law, art. 21: network logs at least six months); the default is a year.
+# The hash-chained ledger is never pruned.
+GUARDLINE_AUDIT_RETENTION_DAYS = int(os.environ.get("GUARDLINE_AUDIT_RETENTION_DAYS", "365"))
+GUARDLINE_AUDIT_ARCHIVE_DIR = Path(os.environ.get("GUARDLINE_AUDIT_ARCHIVE_DIR", VAR_DIR / "audit-archive"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

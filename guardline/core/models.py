@@ -73,13 +73,43 @@ class ChangeLog(models.Model):
 
 
 class PersonalDataAccess(models.Model):
-    """A view of unmasked personal data (ID numbers, phones): who looked at whose data, when and why."""
+    """A view of unmasked personal data (ID numbers, phones): who looked at whose data, when and why.
+
+    Whose: a household (`household_id`) or, for files that hold many people (an import batch's problem report, an
+    export of the audit logs), a description in `subject`. `region_code` is the region of the data seen (the
+    household's village, the batch's region), which is what the audit page's region scope filters on."""
+
+    class Channel(models.TextChoices):
+        PAGE = "page", _("页面查看")
+        EXPORT = "export", _("导出台账")
+        DOWNLOAD = "download", _("下载批次文件")
+        AUDIT_EXPORT = "audit_export", _("导出审计日志")
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    household_id = models.BigIntegerField(db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    household_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     purpose = models.CharField(max_length=200)
     request_id = models.CharField(max_length=64, blank=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.PAGE)
+    subject = models.CharField(max_length=200, blank=True)
+    region_code = models.CharField(max_length=12, blank=True, db_index=True)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL)
 
     def __str__(self) -> str:
-        return f"{self.user} → household {self.household_id} @ {self.at:%Y-%m-%d %H:%M}"
+        whose = f"household {self.household_id}" if self.household_id else self.subject
+        return f"{self.user} → {whose} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A background worker process that is alive: it rewrites `seen_at` every few seconds. A task left 'running'
+    by a worker whose heartbeat stopped (or whose process is gone) is put back in the queue
+    (`core.worker_services.tasks_recover`)."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} ({self.hostname}:{self.pid})"

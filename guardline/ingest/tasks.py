@@ -8,7 +8,7 @@ from django_tasks import task
 
 from guardline.accounts.models import User
 from guardline.core.models import Job
-from guardline.core.services import job_finish, job_progress, job_start
+from guardline.core.services import job_finish, job_is_done, job_progress, job_start
 
 from .services import import_file
 
@@ -16,6 +16,8 @@ from .services import import_file
 @task()
 def import_file_task(job_id: int) -> None:
     job = Job.objects.get(pk=job_id)
+    if job_is_done(job):  # a re-run after the worker died once the job was done
+        return
     params = job.params
     actor = User.objects.get(pk=params["user_id"])
     job_start(job)

@@ -179,7 +179,9 @@ def household_reveal(request, pk: int):
     if len(purpose) < 2:
         messages.error(request, "请填写查看完整信息的事由")
         return redirect("registry:household_detail", pk=pk)
-    personal_data_access_log(user=request.user, household_id=household.pk, purpose=purpose)
+    personal_data_access_log(
+        user=request.user, household_id=household.pk, region_code=household.village_code, purpose=purpose
+    )
     revealed = set(request.session.get(REVEAL_SESSION_KEY, []))
     revealed.add(household.pk)
     request.session[REVEAL_SESSION_KEY] = sorted(revealed)

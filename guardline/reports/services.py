@@ -162,11 +162,24 @@ def report_build(job: Job, progress: Progress | None = None) -> dict[str, Any]:
         part = final.with_name(final.name + ".part")
         ledger_xlsx(ledger, part, progress)
         if unmasked:
-            for household_id in sorted(ledger.household_ids):
+            from guardline.registry.models import Household
+
+            ids = sorted(ledger.household_ids)
+            villages: dict[int, str] = {}
+            for start in range(0, len(ids), 500):
+                villages.update(
+                    Household.objects.filter(pk__in=ids[start : start + 500]).values_list(
+                        "pk", "village_code"
+                    )
+                )
+            for household_id in ids:
                 personal_data_access_log(
                     user=user,
                     household_id=household_id,
+                    region_code=villages.get(household_id, ""),
                     purpose=f"导出{ledger.title}（未脱敏，任务 #{job.pk}）",
+                    channel="export",  # PersonalDataAccess.Channel.EXPORT
+                    job=job,
                 )
         extra = {"rows": ledger.total, "unmasked": unmasked}
     else:

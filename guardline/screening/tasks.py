@@ -10,7 +10,7 @@ from django_tasks import task
 from guardline.accounts.models import User
 from guardline.core.locks import write_lock
 from guardline.core.models import Job
-from guardline.core.services import job_finish, job_progress, job_start
+from guardline.core.services import job_finish, job_is_done, job_progress, job_start
 
 from .services import screening_run
 
@@ -18,6 +18,8 @@ from .services import screening_run
 @task()
 def screening_run_task(job_id: int) -> None:
     job = Job.objects.get(pk=job_id)
+    if job_is_done(job):  # a re-run after the worker died once the job was done
+        return
     params = job.params
     actor = User.objects.filter(pk=params.get("user_id")).first()
     job_start(job)
@@ -94,6 +96,8 @@ def _claim_waiting(ids: set[int]) -> list:
     from django_tasks.base import TaskResultStatus
     from django_tasks_db.utils import exclusive_transaction
 
+    from guardline.core.worker_services import current_worker_id
+
     queue = _queue()
     if queue is None:
         return []
@@ -104,10 +108,15 @@ def _claim_waiting(ids: set[int]) -> list:
             if len(ids | more) > LIVE_BATCH_HOUSEHOLDS:
                 break
             ids |= more
-            claimed.append(row.pk)
-        if claimed:
-            queue.filter(pk__in=claimed).update(status=TaskResultStatus.RUNNING, started_at=timezone.now())
-    return claimed
+            claimed.append(row)
+        now = timezone.now()
+        for row in claimed:
+            # marked as this worker's, so a worker killed mid-run leaves them to recovery (core.worker_services)
+            workers = [*row.worker_ids, current_worker_id] if current_worker_id else row.worker_ids
+            queue.filter(pk=row.pk).update(
+                status=TaskResultStatus.RUNNING, started_at=now, worker_ids=workers
+            )
+    return [row.pk for row in claimed]
 
 
 def _finish(claimed: list, run_id: int) -> None:

@@ -20,6 +20,7 @@ def test_detail_masks_and_reveal_is_logged(client, cadre_a, households):
     client.post(f"/households/{h.pk}/reveal/", {"purpose": "入户核实"})
     access = PersonalDataAccess.objects.get()
     assert (access.user, access.household_id, access.purpose) == (cadre_a, h.pk, "入户核实")
+    assert (access.channel, access.region_code) == ("page", h.village_code)
     page = client.get(f"/households/{h.pk}/").content.decode()
     assert full in page and "13800001234" in page
 

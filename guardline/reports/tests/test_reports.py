@@ -196,7 +196,9 @@ def test_ledgers_mask_ids_and_log_unmasked_export(client, county_data, admin, ma
     rows = list(openpyxl.load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
     assert head.id_number in [r[6] for r in rows]
     assert job.result["unmasked"] is True
-    assert PersonalDataAccess.objects.filter(user=admin, household_id=head.household_id).count() == 1
+    access = PersonalDataAccess.objects.get(user=admin, household_id=head.household_id)
+    assert (access.channel, access.job_id) == ("export", job.pk)
+    assert access.region_code == head.household.village_code  # what the audit export's region scope reads
 
     auditor = make_user("r_aud", Role.AUDITOR, villages["A"].code[:6])  # no view_personal_data
     client.logout()
