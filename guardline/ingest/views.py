@@ -73,11 +73,31 @@ def batch_detail(request, pk: int):
     )
 
 
+def _log_download(request, batch, what: str) -> None:
+    """A batch's problem report and feedback sheet quote the file's raw values — ID numbers and phones among them,
+    unmasked, because they are what must be corrected: every download is logged as a personal-data access."""
+    from guardline.accounts.scope import scope_codes
+    from guardline.core.models import PersonalDataAccess
+    from guardline.core.services import personal_data_access_log
+
+    owner = batch.created_by or request.user
+    codes = scope_codes(owner)
+    personal_data_access_log(
+        user=request.user,
+        purpose=f"下载{what}以更正数据",
+        channel=PersonalDataAccess.Channel.DOWNLOAD,
+        subject=f"导入批次 {batch.pk}（{batch.file_name}）{what}",
+        region_code=codes[0] if len(codes) == 1 else "",
+        job=batch.job,
+    )
+
+
 @login_required
 def batch_report(request, pk: int):
     batch = selectors.batch_get(request.user, pk)
     if not batch.error_report:
         raise Http404("该批次没有错误报告")
+    _log_download(request, batch, "问题报告")
     return FileResponse(
         batch.error_report.open("rb"),
         as_attachment=True,
@@ -92,6 +112,7 @@ def batch_feedback(request, pk: int):
     if not batch.feed:
         raise Http404("只有部门数据批次有反馈表")
     content = feed_feedback_xlsx(batch)
+    _log_download(request, batch, "反馈表")
     response = HttpResponse(
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )

@@ -118,6 +118,11 @@ def test_department_officer_uploads_only_own_feeds_and_gets_feedback(county, cli
     book = load_workbook(BytesIO(feedback.content))
     unlinked = list(book["未能关联"].iter_rows(min_row=2, values_only=True))
     assert len(unlinked) == batch.unlinked and all(row[6] for row in unlinked)
+    from guardline.core.models import PersonalDataAccess
+
+    access = PersonalDataAccess.objects.get(channel=PersonalDataAccess.Channel.DOWNLOAD)
+    assert access.user.username == "medical" and f"导入批次 {batch.pk}" in access.subject
+    assert access.region_code == "520526" and access.purpose
 
 
 def test_rows_without_id_link_probabilistically_and_incrementally(tmp_path):

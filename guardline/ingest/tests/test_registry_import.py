@@ -163,4 +163,10 @@ def test_upload_page_runs_import_with_progress_and_report(client, tmp_path, vill
     report = client.get(f"/imports/batches/{batch.pk}/report.xlsx")
     assert report.status_code == 200
     assert report["Content-Disposition"].startswith("attachment")
+    from guardline.core.models import PersonalDataAccess
+
+    # the report quotes raw values (ID numbers): the download is logged
+    access = PersonalDataAccess.objects.get()
+    assert access.channel == PersonalDataAccess.Channel.DOWNLOAD and access.user.username == "staff"
+    assert access.subject.startswith(f"导入批次 {batch.pk}") and access.region_code == "520526"
     assert client.post("/imports/", {"kind": "registry"}).status_code == 200  # no file: form error, no crash
