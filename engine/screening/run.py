@@ -4,8 +4,10 @@ dates) are put into words only for the households that get a warning, so explain
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from string import Formatter
@@ -217,10 +219,11 @@ def screen(
         contributions = model.contributions(details) if scorer == "model" and model is not None else None
         warnings = []
         offset = 0
-        for batch in details.to_batches(max_chunksize=20000):  # a dict per row only for a slice at a time
-            part = contributions[offset : offset + batch.num_rows] if contributions is not None else None
-            warnings.extend(explain(batch.to_pylist(), list(rules), as_of, part))
-            offset += batch.num_rows
+        with collector_paused():
+            for batch in details.to_batches(max_chunksize=20000):  # a dict per row only for a slice at a time
+                part = contributions[offset : offset + batch.num_rows] if contributions is not None else None
+                warnings.extend(explain(batch.to_pylist(), list(rules), as_of, part))
+                offset += batch.num_rows
         timings["explain"] = time.perf_counter() - t
     finally:
         runner.close()
@@ -234,6 +237,20 @@ def screen(
         scorer=scorer,
         scorer_note=note,
     )
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a stretch that makes millions of small, acyclic objects (row
+    dicts, tuples, the warnings it keeps): each collection would walk the whole growing heap again, for nothing.
+    Reference counting still frees everything; the collector runs again afterwards."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _model_scores(runner, model: ScreeningModel, rules: list[Rule]) -> None:
