@@ -23,7 +23,7 @@ from guardline.accounts.models import Role
 from guardline.assistance.models import Elimination, Measure
 from guardline.cases.models import Case, Clue
 from guardline.regions.models import MonitoringLine, Region
-from guardline.registry.services import income_apply_rows
+from guardline.registry.import_services import income_apply_rows
 from tests.support import PASSWORD
 from tests.test_browser import browser  # noqa: F401  (the fixture)
 

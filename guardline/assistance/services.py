@@ -24,8 +24,9 @@ from guardline.cases.models import Case
 from guardline.cases.procedure import State as CaseState
 from guardline.core.changelog import change_entry, log_changes
 from guardline.ledger.services import ledger_append
+from guardline.registry.import_services import income_apply_rows
 from guardline.registry.models import Household, HouseholdYear
-from guardline.registry.services import LABOUR_ABLE, household_update, income_apply_rows
+from guardline.registry.services import LABOUR_ABLE, household_update
 
 from . import catalogue, eligibility, procedure, recommend
 from .models import AssistancePlan, Elimination, EliminationStep, Measure, PairedCadre, Visit

@@ -19,7 +19,7 @@ from guardline.accounts.scope import in_scope
 from guardline.core import failpoints
 from guardline.core.context import acting
 from guardline.regions.models import Region
-from guardline.registry.services import ApplyResult, RowIssue, income_apply_rows, registry_apply_rows
+from guardline.registry.import_services import ApplyResult, RowIssue, income_apply_rows, registry_apply_rows
 
 from .feed_services import feed_events_store
 from .link_services import batch_counts_refresh, feed_events_link_probabilistic

@@ -11,7 +11,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from guardline.accounts.roles import Perm, has_perm
-from guardline.core.services import job_create
+from guardline.accounts.scope import scope_codes
+from guardline.core.models import PersonalDataAccess
+from guardline.core.services import job_create, personal_data_access_log
 
 from . import selectors
 from .feed_services import feed_feedback_xlsx
@@ -76,10 +78,6 @@ def batch_detail(request, pk: int):
 def _log_download(request, batch, what: str) -> None:
     """A batch's problem report and feedback sheet quote the file's raw values — ID numbers and phones among them,
     unmasked, because they are what must be corrected: every download is logged as a personal-data access."""
-    from guardline.accounts.scope import scope_codes
-    from guardline.core.models import PersonalDataAccess
-    from guardline.core.services import personal_data_access_log
-
     owner = batch.created_by or request.user
     codes = scope_codes(owner)
     personal_data_access_log(

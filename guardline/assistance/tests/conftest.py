@@ -14,7 +14,7 @@ from guardline.accounts.models import Role
 from guardline.cases import services as case_services
 from guardline.cases.models import Case
 from guardline.regions.models import MonitoringLine, Region
-from guardline.registry.services import income_apply_rows
+from guardline.registry.import_services import income_apply_rows
 
 T0 = timezone.make_aware(datetime(2026, 3, 2, 9, 0))  # a Monday
 LATER = T0 + timedelta(days=215)  # seven months on (2026-10-03)
