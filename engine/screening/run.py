@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from string import Formatter
 from typing import Any
 
@@ -20,9 +21,10 @@ from . import steps
 from .backends import DuckDBBackend, SparkBackend
 from .backends import backend as make_backend
 from .catalogue import INDICATORS, default_weights
+from .explain import explain_table
 from .model import ScreeningModel
 from .params import Override, resolve
-from .rules import DEFAULT_RULES, RISK_CODES, Rule, compiled
+from .rules import DEFAULT_RULES, Rule, compiled
 
 SCHEMAS: dict[str, pa.Schema] = {
     "households": pa.schema(
@@ -119,11 +121,18 @@ class WarningOut:
 class ScreenResult:
     as_of: date
     grades: pa.Table  # household_id, household_no, village_code, score, grade, fired_rules
-    warnings: list[WarningOut]
+    warning_table: (
+        pa.Table
+    )  # explain.WARNINGS_SCHEMA: one row per red or yellow household, in household order
     timings: dict[str, float] = field(default_factory=dict)
     features: pa.Table | None = None  # every feature, value, share and point (with_features=True)
     scorer: str = "index"  # "index" or "model": what graded beyond the triggers
     scorer_note: str = ""  # why (a model that does not beat the index is not used, and this says so)
+
+    @cached_property
+    def warnings(self) -> list[WarningOut]:
+        """The warnings as objects (built on first use: a province's set-based write-back reads the table)."""
+        return warnings_from_table(self.warning_table)
 
     def counts(self) -> dict[str, int]:
         out = {"red": 0, "yellow": 0, "green": 0}
@@ -217,13 +226,8 @@ def screen(
         timings["fetch"] = time.perf_counter() - t
         t = time.perf_counter()
         contributions = model.contributions(details) if scorer == "model" and model is not None else None
-        warnings = []
-        offset = 0
-        with collector_paused():
-            for batch in details.to_batches(max_chunksize=20000):  # a dict per row only for a slice at a time
-                part = contributions[offset : offset + batch.num_rows] if contributions is not None else None
-                warnings.extend(explain(batch.to_pylist(), list(rules), as_of, part))
-                offset += batch.num_rows
+        warning_table = explain_table(details, list(rules), as_of, contributions)
+        del details
         timings["explain"] = time.perf_counter() - t
     finally:
         runner.close()
@@ -231,7 +235,7 @@ def screen(
     return ScreenResult(
         as_of=as_of,
         grades=grades,
-        warnings=warnings,
+        warning_table=warning_table,
         timings=timings,
         features=features,
         scorer=scorer,
@@ -292,96 +296,23 @@ def _explained_columns(columns: list[str], rules: list[Rule]) -> list[str]:
     return [c for c in columns if " AS " in c or c in wanted]
 
 
-class _Values(dict):
-    """A row as format values: missing or NULL reads as 0 (built once per row, not per reason)."""
-
-    def __getitem__(self, key: str):
-        value = dict.get(self, key)
-        return 0 if value is None else value
-
-
-def _fmt(rule: Rule, row: dict, values: _Values | None = None) -> str:
-    if values is None:
-        values = _Values(row)
-        code = row.get("disaster_risk_type") or "0299"
-        values["risk_name"] = RISK_CODES.get(code, "灾害")
-        values["assistance_kind"] = row.get("assistance_kind") or "社会救助"
-    try:
-        return rule.reason.format_map(values)
-    except (KeyError, ValueError, TypeError):
-        return rule.title_zh
-
-
-def explain(
-    rows: list[dict],
-    rules: list[Rule],
-    as_of: date,
-    contributions: list[list[tuple[str, float]]] | None = None,
-) -> list[WarningOut]:
-    """Reasons a person can read: the triggers that fired, then (model) the indicators that raise the predicted
-    risk most, then the indicators that carry the most points of the index."""
-    by_code = {r.code: r for r in rules}
-    titles = {i.code: i.title_zh for i in INDICATORS}
-    risk_of = {i.code: i.risk_type for i in INDICATORS}
-    point_keys = [(i.code, f"pt_{i.code}") for i in INDICATORS]
-    out = []
-    for n, row in enumerate(rows):
-        fired = [c for c in (row["fired_rules"] or "").split(";") if c]
-        fired.sort(key=lambda c: (by_code[c].severity != "severe", c))
-        positive = [(c, p) for c, k in point_keys if (p := row[k]) and p > 0]
-        positive.sort(key=lambda p: (-p[1], p[0]))
-        points = [(c, round(p, 2)) for c, p in positive]
-        risks: list[str] = []
-        for c in fired:
-            r = by_code[c].risk_type
-            r = (row.get("disaster_risk_type") or "0299") if r == "disaster" else r
-            if r not in risks:
-                risks.append(r)
-        for c, p in points:
-            r = risk_of[c]
-            if p >= 3 and r not in risks:
-                r = (row.get("disaster_risk_type") or "0299") if r == "02" else r
-                if r not in risks:
-                    risks.append(r)
-        if len(risks) > 1 and "99" in risks:
-            risks.remove("99")
-            risks.append("99")
-        values = _Values(row)
-        values["risk_name"] = RISK_CODES.get(row.get("disaster_risk_type") or "0299", "灾害")
-        values["assistance_kind"] = row.get("assistance_kind") or "社会救助"
-        reasons = [_fmt(by_code[c], row, values) for c in fired]
-        contrib = contributions[n] if contributions is not None else []
-        if contributions is not None:
-            named = "；".join(titles[c] for c, _ in contrib)
-            reasons.append(
-                f"模型预测6个月内返贫致贫概率 {row['score']:.1f}%" + (f"，主要因素：{named}" if named else "")
-            )
-        index_score = row.get("index_score", row["score"])
-        top = "，".join(f"{titles[c]} {p:.1f}分" for c, p in points[:3])
-        reasons.append(f"风险分值 {index_score:.1f}：{top}" if top else f"风险分值 {index_score:.1f}")
-        dates: list[date] = [
-            row[by_code[c].signal_date]
-            for c in fired
-            if by_code[c].signal_date and row.get(by_code[c].signal_date)
-        ]
-        if not dates:
-            dates = [row[c] for c in steps.DATE_COLUMNS if row.get(c) is not None]
-        sources = [f for f in steps.FEEDS if row.get(f"n_{f}")]
-        out.append(
-            WarningOut(
-                household_id=row["household_id"],
-                household_no=row["household_no"],
-                village_code=row["village_code"],
-                grade=row["grade"],
-                score=float(row["score"]),
-                risk_types=(risks or ["99"])[:5],
-                reasons=reasons,
-                sources=sources,
-                first_signal_date=min(dates) if dates else as_of,
-                rules=fired,
-                points=points,
-                index_score=float(index_score),
-                contributions=contrib,
-            )
+def warnings_from_table(table: pa.Table) -> list[WarningOut]:
+    columns = {name: table.column(name).to_pylist() for name in table.column_names}
+    return [
+        WarningOut(
+            household_id=columns["household_id"][n],
+            household_no=columns["household_no"][n],
+            village_code=columns["village_code"][n],
+            grade=columns["grade"][n],
+            score=columns["score"][n],
+            risk_types=columns["risk_types"][n],
+            reasons=columns["reasons"][n],
+            sources=columns["sources"][n],
+            first_signal_date=columns["first_signal_date"][n],
+            rules=columns["rules"][n],
+            points=[(p["code"], p["points"]) for p in columns["points"][n]],
+            index_score=columns["index_score"][n],
+            contributions=[(c["code"], c["value"]) for c in columns["contributions"][n]],
         )
-    return out
+        for n in range(table.num_rows)
+    ]

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from engine.screening import DEFAULT_RULES, Override, Rule, WarningOut, screen
+from engine.screening import DEFAULT_RULES, Override, Rule, screen
 from engine.screening.model import ScreeningModel
 from engine.screening.params import validate_override
 from engine.screening.rules import validate as validate_rule
@@ -231,7 +231,7 @@ def screening_run(
         current = _current_grades(household_ids)
         failpoints.hit("screening_before_write")
         with write_lock(), transaction.atomic():
-            counts = _apply(run, result.grades, current, result.warnings, scoped=household_ids)
+            counts = _apply(run, result.grades, current, result.warning_table, scoped=household_ids)
             run.households = result.grades.num_rows
             for grade, n in result.counts().items():
                 setattr(run, grade, n)
@@ -360,11 +360,12 @@ def _apply(
     run: ScreeningRun,
     grades: pa.Table,
     current: pa.Table,
-    warnings: list[WarningOut],
+    warnings: pa.Table,
     scoped: list[int] | None,
 ) -> tuple[int, int, int]:
     """Set-based write-back: grades upserted only where they changed, warnings inserted / updated / closed with
-    one executemany each, and their change-log entries in bulk — all in the caller's transaction."""
+    one executemany each, and their change-log entries in bulk — all in the caller's transaction. `warnings` is
+    the engine's warning table (engine.screening.explain.WARNINGS_SCHEMA)."""
     now = timezone.now()
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
@@ -376,25 +377,29 @@ def _apply(
     fresh: list[tuple] = []
     changed: list[tuple] = []
     logs: list[tuple[Any, ...]] = []
-    for out in warnings:
-        values = (
-            out.village_code, out.grade, out.score, ";".join(out.risk_types), json.dumps(out.reasons),
-            json.dumps(out.sources), ";".join(out.rules), json.dumps([[c, p] for c, p in out.points[:10]]),
-        )  # fmt: skip
-        signal = ops.adapt_datefield_value(out.first_signal_date)
-        had = existing.pop(out.household_id, None)
+    rows = _warning_values(warnings)
+    columns = [rows.column(name).to_pylist() for name in rows.column_names]
+    for hid, village, grade, score, risks, reasons, sources, rules, points, signal_date in zip(
+        *columns, strict=True
+    ):
+        values = (village, grade, score, risks, reasons, sources, rules, points)
+        signal = ops.adapt_datefield_value(signal_date)
+        had = existing.pop(hid, None)
         if had is None:
-            fresh.append((out.household_id, *values, signal, RiskWarning.Status.OPEN, stamp, stamp, stamp, run.pk,
-                          run.pk, ""))  # fmt: skip
-            logs.append(("warning", 0, out.household_id, "open", None,
-                         {"grade": out.grade, "score": out.score, "risk_types": values[3], "run": run.pk}))  # fmt: skip
+            fresh.append(
+                (hid, *values, signal, RiskWarning.Status.OPEN, stamp, stamp, stamp, run.pk, run.pk, "")
+            )
+            logs.append(("warning", 0, hid, "open", None,
+                         {"grade": grade, "score": score, "risk_types": risks, "run": run.pk}))  # fmt: skip
             continue
-        pk, grade = had
-        if grade != out.grade:
-            logs.append(("warning", pk, out.household_id, "regrade", {"grade": grade},
-                         {"grade": out.grade, "run": run.pk}))  # fmt: skip
+        pk, old_grade = had
+        if old_grade != grade:
+            logs.append(
+                ("warning", pk, hid, "regrade", {"grade": old_grade}, {"grade": grade, "run": run.pk})
+            )
         # The first signal of an open warning never moves later: later runs only add evidence.
-        changed.append((out.grade, stamp, *values, signal, signal, stamp, run.pk, pk))
+        changed.append((grade, stamp, *values, signal, signal, stamp, run.pk, pk))
+    del rows, columns
     table = ops.quote_name(RiskWarning._meta.db_table)
     with connection.cursor() as cursor:
         if fresh:
@@ -433,6 +438,25 @@ def _apply(
             )
     log_rows(logs, at=now)
     return len(fresh), len(changed), len(closing)
+
+
+def _warning_values(warnings: pa.Table) -> pa.Table:
+    """The warning table as the stored columns: codes joined with ";", lists as JSON text, the ten largest points
+    as [[indicator, points], …] — built in DuckDB, not a json.dumps per warning."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("w", warnings)
+        return con.sql(
+            "SELECT household_id, village_code, grade, score, array_to_string(risk_types, ';') AS risk_types, "
+            "CAST(to_json(reasons) AS VARCHAR) AS reasons, CAST(to_json(sources) AS VARCHAR) AS sources, "
+            "array_to_string(rules, ';') AS rules, CAST(to_json(list_transform(points[1:10], "
+            "lambda p: [to_json(p.code), to_json(p.points)])) AS VARCHAR) AS points, first_signal_date "
+            "FROM w ORDER BY household_id"
+        ).to_arrow_table()
+    finally:
+        con.close()
 
 
 def _current_grades(household_ids: list[int] | None) -> pa.Table:
