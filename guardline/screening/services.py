@@ -8,6 +8,7 @@ import fcntl
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
@@ -231,12 +232,15 @@ def screening_run(
         current = _current_grades(household_ids)
         failpoints.hit("screening_before_write")
         with write_lock(), transaction.atomic():
-            counts = _apply(run, result.grades, current, result.warning_table, scoped=household_ids)
+            written: dict[str, float] = {}
+            counts = _apply(
+                run, result.grades, current, result.warning_table, scoped=household_ids, timings=written
+            )
             run.households = result.grades.num_rows
             for grade, n in result.counts().items():
                 setattr(run, grade, n)
             run.opened, run.updated, run.closed = counts
-            run.timings = {k: round(v, 3) for k, v in result.timings.items()}
+            run.timings = {k: round(v, 3) for k, v in result.timings.items()} | written
             run.scorer = result.scorer
             run.model_name = (
                 str(model_dir or settings.GUARDLINE.get("SCREENING_MODEL", ""))[:200] if model else ""
@@ -362,6 +366,7 @@ def _apply(
     current: pa.Table,
     warnings: pa.Table,
     scoped: list[int] | None,
+    timings: dict[str, float] | None = None,
 ) -> tuple[int, int, int]:
     """Set-based write-back: grades upserted only where they changed, warnings inserted / updated / closed with
     one executemany each, and their change-log entries in bulk — all in the caller's transaction. `warnings` is
@@ -369,7 +374,16 @@ def _apply(
     now = timezone.now()
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
+    clock = time.perf_counter()
+    timings = {} if timings is None else timings
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        timings[name] = round(time.perf_counter() - clock, 3)
+        clock = time.perf_counter()
+
     _grades_write(run, grades, current, stamp)
+    lap("write_grades")
     open_qs = RiskWarning.objects.filter(status=RiskWarning.Status.OPEN)
     if scoped is not None:
         open_qs = open_qs.filter(household_id__in=scoped)
@@ -400,6 +414,7 @@ def _apply(
         # The first signal of an open warning never moves later: later runs only add evidence.
         changed.append((grade, stamp, *values, signal, signal, stamp, run.pk, pk))
     del rows, columns
+    lap("write_prepare")
     table = ops.quote_name(RiskWarning._meta.db_table)
     with connection.cursor() as cursor:
         if fresh:
@@ -436,7 +451,9 @@ def _apply(
                 "close_reason = %s WHERE id = %s",
                 closing,
             )
+    lap("write_warnings")
     log_rows(logs, at=now)
+    lap("write_log")
     return len(fresh), len(changed), len(closing)
 
 
