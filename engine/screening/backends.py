@@ -25,6 +25,7 @@ class DuckDBBackend:
         import duckdb
 
         self.con = duckdb.connect()
+        self._tables: dict[str, pa.Table] = {}
         self.con.execute(
             f"SET memory_limit = '{memory_limit or os.environ.get('GUARDLINE_DUCKDB_MEMORY', '4GB')}'"
         )
@@ -33,9 +34,10 @@ class DuckDBBackend:
             self.con.execute(f"SET threads = {int(threads)}")
 
     def load(self, name: str, table: pa.Table) -> None:
-        self.con.register(f"{name}_arrow", table)
-        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
-        self.con.unregister(f"{name}_arrow")
+        """The Arrow table as input `name`, scanned in place: a copy into DuckDB's own storage would double the
+        memory of a province's events for nothing, as every step reads its inputs once."""
+        self._tables[name] = table  # the view reads this table's buffers: keep them alive with the connection
+        self.con.register(name, table)
 
     def run(self, name: str, sql: str) -> None:
         self.con.execute(f"DROP TABLE IF EXISTS {name}")
@@ -46,6 +48,7 @@ class DuckDBBackend:
 
     def close(self) -> None:
         self.con.close()
+        self._tables.clear()
 
 
 SPARK_CONF = {

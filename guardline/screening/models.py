@@ -112,7 +112,9 @@ class HouseholdGrade(models.Model):
     score = models.FloatField()
     rules = models.CharField(max_length=400, blank=True)
     as_of = models.DateField()
-    run = models.ForeignKey(ScreeningRun, null=True, on_delete=models.SET_NULL)
+    # Not indexed: nothing looks grades up by run, and a full pass writes a row per household — every index is
+    # written a million times. (Deleting a run, which never happens in use, scans to clear it.)
+    run = models.ForeignKey(ScreeningRun, null=True, on_delete=models.SET_NULL, db_index=False)
     updated_at = models.DateTimeField()
 
     def __str__(self) -> str:
@@ -142,7 +144,8 @@ class RiskWarning(models.Model):
 
     household = models.ForeignKey("registry.Household", on_delete=models.CASCADE, related_name="warnings")
     village_code = models.CharField(_("行政区划代码"), max_length=12, db_index=True)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
+    # status alone needs no index of its own: (status, grade, opened_at) below serves it.
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     grade = models.CharField(_("预警等级"), max_length=6, choices=Grade.choices)
     score = models.FloatField(_("风险分值"))
     risk_types = models.CharField(_("风险类型"), max_length=60)
@@ -156,8 +159,13 @@ class RiskWarning(models.Model):
     graded_at = models.DateTimeField()  # when it reached its current grade: the response clock starts here
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=200, blank=True)
-    opened_by_run = models.ForeignKey(ScreeningRun, null=True, on_delete=models.SET_NULL, related_name="+")
-    last_run = models.ForeignKey(ScreeningRun, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The runs are provenance, never a lookup key: not indexed (a full pass writes hundreds of thousands of rows).
+    opened_by_run = models.ForeignKey(
+        ScreeningRun, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    last_run = models.ForeignKey(
+        ScreeningRun, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [
