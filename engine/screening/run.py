@@ -23,7 +23,7 @@ from .backends import backend as make_backend
 from .catalogue import INDICATORS, default_weights
 from .explain import explain_table
 from .model import ScreeningModel
-from .params import Override, resolve
+from .params import PARAM_NAMES, Override, resolve
 from .rules import DEFAULT_RULES, Rule, compiled
 
 SCHEMAS: dict[str, pa.Schema] = {
@@ -182,7 +182,9 @@ def screen(
             villages = set(runner.query("SELECT DISTINCT village_code FROM households").column(0).to_pylist())
         runner.load("params", resolve(villages, overrides, as_of.year, default_weights()))
         timings["load"] = time.perf_counter() - t0
-        for table, sql in steps.sequence(window, compiled_rules):
+        # Without the full feature table, `scored` keeps only the parameters that explaining reads.
+        keep = None if with_features else _explained_params(list(rules))
+        for table, sql in steps.sequence(window, compiled_rules, keep):
             t = time.perf_counter()
             if progress:
                 progress(table)
@@ -208,7 +210,7 @@ def screen(
             *steps.FEATURE_COLUMNS, *steps.DERIVED_COLUMNS, *steps.DATE_COLUMNS, *steps.TEXT_COLUMNS,
             *[f"n_{f}" for f in steps.FEEDS], *[f"pt_{i.code}" for i in INDICATORS],
             *[f"v_{i.code}" for i in INDICATORS],
-            "p_monitoring_line", "p_med_annual_oop", "p_rigid_dibao_multiple", "p_thin_margin_multiple",
+            *[f"p_{p}" for p in dict.fromkeys(_explained_params(list(rules)))],
         ]  # fmt: skip
         if scorer != "model":  # the model's contributions read its features; the index explains from fewer
             detail_columns = _explained_columns(detail_columns, list(rules))
@@ -275,6 +277,20 @@ def _model_scores(runner, model: ScreeningModel, rules: list[Rule]) -> None:
             }
         ),
     )
+
+
+EXPLAINED_PARAMS = ("monitoring_line", "med_annual_oop", "rigid_dibao_multiple", "thin_margin_multiple")
+
+
+def _explained_params(rules: list[Rule]) -> list[str]:
+    """The parameters the details read: the four every explanation shows and those the reason templates name."""
+    named = [
+        name.split(".")[0].split("[")[0]
+        for rule in rules
+        for _, name, _, _ in Formatter().parse(rule.reason)
+        if name and name.startswith("p_")
+    ]
+    return [*EXPLAINED_PARAMS, *(n.removeprefix("p_") for n in named if n.removeprefix("p_") in PARAM_NAMES)]
 
 
 def _explained_columns(columns: list[str], rules: list[Rule]) -> list[str]:

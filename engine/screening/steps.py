@@ -20,6 +20,7 @@ Input tables (the engine's boundary; the platform fills them from its database, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -404,10 +405,13 @@ def share_expr(code: str, expr: str, zero_at: float, full_at: float) -> str:
     return f"GREATEST(LEAST((COALESCE(({expr}), {zero_at}) - ({zero_at})) / ({full_at} - ({zero_at})), 1.0), 0.0)"
 
 
-def scored(rules: list[tuple[str, str, str]]) -> str:
+def scored(rules: list[tuple[str, str, str]], keep_params: Sequence[str] | None = None) -> str:
     """Indicator values and shares, points, the index, trigger flags and the grade.
 
-    `rules` are (code, severity, condition) with conditions already validated (engine.screening.rules)."""
+    `rules` are (code, severity, condition) with conditions already validated (engine.screening.rules). With
+    `keep_params` the table keeps only what grading and explaining read — the features, values, points, score,
+    grade and those parameters — instead of every parameter, share and flag of every household (a province's
+    table is several times narrower)."""
     values = ",\n  ".join(f"({i.expr}) AS v_{i.code}" for i in INDICATORS)
     derived = ",\n  ".join(f"({e}) AS {c}" for c, e in DERIVED_COLUMNS.items())
     shares = ",\n  ".join(
@@ -425,9 +429,18 @@ def scored(rules: list[tuple[str, str, str]]) -> str:
     fired = (
         ", ".join(f"CASE WHEN r_{code} THEN '{code}' END" for code, _, _ in rules) or "CAST(NULL AS VARCHAR)"
     )
+    columns = "*"
+    if keep_params is not None:
+        columns = ", ".join(
+            [
+                "household_id", "household_no", "village_code", *FEATURE_COLUMNS, *DERIVED_COLUMNS, *DATE_COLUMNS,
+                *TEXT_COLUMNS, *[f"n_{f}" for f in FEEDS], *[f"v_{i.code}" for i in INDICATORS],
+                *[f"pt_{i.code}" for i in INDICATORS], "score", *[f"p_{p}" for p in dict.fromkeys(keep_params)],
+            ]
+        )  # fmt: skip
     return f"""
 CREATE TABLE scored AS
-SELECT *,
+SELECT {columns},
   CASE WHEN {severe} OR score >= p_grade_red THEN 'red'
        WHEN {hard} OR score >= p_grade_yellow THEN 'yellow'
        ELSE 'green' END AS grade,
@@ -455,8 +468,10 @@ FROM (
 """
 
 
-def sequence(w: Window, rules: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
-    """The whole screening as (table, SQL) pairs in execution order."""
+def sequence(
+    w: Window, rules: list[tuple[str, str, str]], keep_params: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
+    """The whole screening as (table, SQL) pairs in execution order (`keep_params`: see `scored`)."""
     return [
         ("m_feat", member_features(w)),
         ("ev", known_events(w)),
@@ -466,5 +481,5 @@ def sequence(w: Window, rules: list[tuple[str, str, str]]) -> list[tuple[str, st
         ("v_feat", village_features(w)),
         ("i_feat", income_features(w)),
         ("features", features(w)),
-        ("scored", scored(rules)),
+        ("scored", scored(rules, keep_params)),
     ]
