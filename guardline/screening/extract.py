@@ -136,7 +136,8 @@ def _conform(name: str, table: pa.Table) -> pa.Table:
     cols = {}
     for f in schema:
         col = table.column(f.name)
-        if pa.types.is_null(col.type):
+        if pa.types.is_null(col.type) or col.null_count == len(col):
+            # nothing but NULLs: ADBC's SQLite driver then guesses int64, which does not cast to a date
             col = pa.nulls(len(col), f.type)
         elif f.type == pa.date32() and pa.types.is_string(col.type):
             col = pc.cast(pc.utf8_slice_codeunits(col, 0, 10), pa.date32())
