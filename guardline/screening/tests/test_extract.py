@@ -160,3 +160,17 @@ def test_full_pass_events_are_those_of_the_former_query(tmp_path, monkeypatch):
         cursor = extract._conform(name, extract._fetch_cursor(sql))
         order = [(k, "ascending") for k in cursor.column_names]
         assert inputs[name].sort_by(order).equals(cursor.sort_by(order)), name
+
+
+def test_text_dates_are_their_first_ten_characters():
+    import pyarrow.compute as pc
+
+    for texts in (
+        ["2025-06-30", None, "2024-02-29"],  # DateField
+        ["2025-06-30 08:00:00", "2025-06-30 23:59:59.999999", None],  # DateTimeField, UTC as Django keeps it
+        ["2025-06-30 23:30:00+08:00", "2025-06-30T08:00:00"],  # with an offset: cut, not parsed
+        ["2025-06-30", "2025-06-30 08:00:00"],
+    ):
+        col = pa.chunked_array([pa.array(texts[:1]), pa.array(texts[1:])])
+        cut = pc.cast(pc.utf8_slice_codeunits(col, 0, 10), pa.date32())
+        assert extract._text_dates(col).equals(cut), texts
