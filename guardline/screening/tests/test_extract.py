@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pyarrow as pa
 import pytest
 from django.conf import settings
@@ -16,7 +18,7 @@ from simulate import simulate_county
 
 
 @pytest.mark.django_db(transaction=True)
-def test_adbc_and_cursor_reads_agree(tmp_path):
+def test_adbc_and_cursor_reads_agree(tmp_path, monkeypatch):
     out = tmp_path / "county"
     simulate_county(
         households=40,
@@ -31,6 +33,9 @@ def test_adbc_and_cursor_reads_agree(tmp_path):
     for key in FEED_KEYS:
         import_file(key, out / "feeds" / f"{key}.csv")
     assert not connection.in_atomic_block  # committed data: the columnar path is taken where there is one
+    if connection.vendor == "sqlite":
+        _on_file(tmp_path, monkeypatch)
+        assert extract._columnar()
 
     for name, sql in extract._queries(None, None).items():
         columnar = extract._conform(name, extract.fetch(sql))
@@ -39,3 +44,133 @@ def test_adbc_and_cursor_reads_agree(tmp_path):
         order = [(k, "ascending") for k in columnar.column_names]
         assert columnar.sort_by(order).equals(cursor.sort_by(order)), name
         assert columnar.schema == pa.schema(extract.SCHEMAS[name])
+    for name, table in extract.screening_inputs().items():  # the scans side by side, the events in parts
+        cursor = extract._conform(name, extract._fetch_cursor(extract._queries(None, None)[name]))
+        order = [(k, "ascending") for k in table.column_names]
+        assert table.sort_by(order).equals(cursor.sort_by(order)), name
+
+
+def _on_file(tmp_path, monkeypatch) -> str:
+    """The test database (SQLite in memory, which ADBC cannot open) copied to a file that the columnar reads then
+    use; Django's own connection keeps reading the in-memory original, with the same committed data."""
+    import sqlite3
+
+    path = str(tmp_path / "copy.sqlite3")
+    connection.ensure_connection()
+    with sqlite3.connect(path) as copy:
+        connection.connection.backup(copy)
+    monkeypatch.setitem(connection.settings_dict, "NAME", path)
+    return path
+
+
+def test_a_column_of_nulls_conforms_whatever_type_the_driver_guessed():
+    # ADBC's SQLite driver types a column it saw only NULLs in as int64 (members without any birth date, say)
+    names = extract.SCHEMAS["members"].names
+    table = pa.table({n: pa.array([None, None], pa.int64()) for n in names})
+    conformed = extract._conform("members", table)
+    assert conformed.schema == extract.SCHEMAS["members"]
+    assert conformed.column("birth_date").null_count == 2
+
+
+def _plan(path: str, sql: str) -> str:
+    import adbc_driver_sqlite.dbapi as adbc
+
+    with adbc.connect(path) as con, con.cursor() as cur:
+        cur.execute("EXPLAIN QUERY PLAN " + sql)
+        return " | ".join(str(row[-1]) for row in cur.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_full_pass_events_are_those_of_the_former_query(tmp_path, monkeypatch):
+    """Linked events with a household and village-level events, nothing else (not in review, unlinked, nor linked
+    without a household): exactly the rows of the former `(linked AND household) OR village`, also in the two
+    halves and the village part that a parallel full pass reads, and through ADBC on the covering index."""
+    from guardline.ingest.models import FeedEvent
+    from guardline.registry.models import Household, Member
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the in-memory copy and the query plans are SQLite's")
+    homes = [
+        Household.objects.create(household_no=f"52052601{i:012d}", village_code="520526001001")
+        for i in (1, 2, 3)
+    ]
+    for i, home in enumerate(homes):
+        Member.objects.create(household=home, name=f"成员{i}", id_number=f"52052619800101{i:03d}X")
+    S = FeedEvent.LinkStatus
+    cases = [  # (link_status, household, village, included)
+        (S.LINKED, homes[0], "520526001001", True),
+        (S.LINKED, homes[1], "520526001001", True),
+        (S.LINKED, homes[2], "520526001001", True),
+        (S.LINKED, None, "520526001001", False),  # linked, household since deleted
+        (S.VILLAGE, None, "520526001001", True),
+        (S.VILLAGE, None, "520526001002", True),
+        (S.VILLAGE, homes[0], "520526001001", True),
+        (S.REVIEW, homes[1], "520526001001", False),
+        (S.REVIEW, None, "520526001001", False),
+        (S.UNLINKED, None, "520526001001", False),
+        (S.UNLINKED, homes[2], "520526001001", False),
+    ]
+    for n, (status, home, village, _) in enumerate(cases):
+        FeedEvent.objects.create(
+            feed="water_incident" if status == S.VILLAGE else "medical_settlement",
+            key_hash=f"k{n}",
+            event_date=date(2025, 4, 1 + n),
+            village_code=village,
+            household=home,
+            link_status=status,
+            amount=float(n),
+            kind="停水",
+            payload={},
+        )
+    wanted = sorted(float(n) for n, case in enumerate(cases) if case[-1])
+
+    def amounts(*sqls: str) -> list[float]:
+        return sorted(a for sql in sqls for a in extract._fetch_cursor(sql).column("amount").to_pylist())
+
+    select = extract._events_select()
+    former = (
+        f"{select} WHERE (link_status = 'linked' AND household_id IS NOT NULL) OR (link_status = 'village')"
+    )
+    full = extract._queries(None, None)["events"]
+    assert amounts(former) == wanted
+    assert amounts(full) == wanted
+    order = [(k, "ascending") for k in extract.SCHEMAS["events"].names]
+    same = extract._conform("events", extract._fetch_cursor(full)).sort_by(order)
+    assert same.equals(extract._conform("events", extract._fetch_cursor(former)).sort_by(order))
+    for cut in (0, homes[0].pk, homes[1].pk, homes[2].pk):
+        assert amounts(*extract._events_split(cut)) == wanted, cut
+    # with a village filter, and the OR form kept for a few households: as before too
+    former_in_village = (
+        f"{select} WHERE (link_status = 'linked' AND household_id IS NOT NULL) "
+        f"OR (link_status = 'village' AND village_code IN ('520526001002'))"
+    )
+    assert amounts(extract._queries(None, ["520526001002"])["events"]) == amounts(former_in_village)
+    assert amounts(former_in_village) == [0.0, 1.0, 2.0, 5.0]
+    assert amounts(extract._queries([homes[0].pk], ["520526001001"])["events"]) == [0.0, 4.0, 6.0]
+    assert amounts(extract._queries([homes[1].pk], None)["events"]) == [1.0, 4.0, 5.0, 6.0]
+
+    path = _on_file(tmp_path, monkeypatch)
+    assert extract._columnar()
+    plans = [_plan(path, sql) for sql in (full, *extract._events_split(homes[1].pk))]
+    for plan in plans:
+        assert "USING COVERING INDEX feedevent_screening_cover" in plan and "MULTI-INDEX OR" not in plan, plan
+    inputs = extract.screening_inputs()  # in parallel through ADBC, the events in parts
+    assert sorted(inputs["events"].column("amount").to_pylist()) == wanted
+    for name, sql in extract._queries(None, None).items():
+        cursor = extract._conform(name, extract._fetch_cursor(sql))
+        order = [(k, "ascending") for k in cursor.column_names]
+        assert inputs[name].sort_by(order).equals(cursor.sort_by(order)), name
+
+
+def test_text_dates_are_their_first_ten_characters():
+    import pyarrow.compute as pc
+
+    for texts in (
+        ["2025-06-30", None, "2024-02-29"],  # DateField
+        ["2025-06-30 08:00:00", "2025-06-30 23:59:59.999999", None],  # DateTimeField, UTC as Django keeps it
+        ["2025-06-30 23:30:00+08:00", "2025-06-30T08:00:00"],  # with an offset: cut, not parsed
+        ["2025-06-30", "2025-06-30 08:00:00"],
+    ):
+        col = pa.chunked_array([pa.array(texts[:1]), pa.array(texts[1:])])
+        cut = pc.cast(pc.utf8_slice_codeunits(col, 0, 10), pa.date32())
+        assert extract._text_dates(col).equals(cut), texts
