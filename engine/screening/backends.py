@@ -46,6 +46,14 @@ class DuckDBBackend:
     def query(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
 
+    def drop(self, names: list[str]) -> None:
+        """Free inputs and steps no later step reads: a province's intermediate tables add up."""
+        for name in names:
+            if self._tables.pop(name, None) is not None:
+                self.con.unregister(name)
+            else:
+                self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
     def close(self) -> None:
         self.con.close()
         self._tables.clear()
@@ -165,6 +173,9 @@ class SparkBackend:
 
     def query(self, sql: str) -> pa.Table:
         return self.spark.sql(spark_sql(sql)).toArrow()
+
+    def drop(self, names: list[str]) -> None:
+        """Nothing to free early: Spark spills cached steps itself, and `close` unpersists them all."""
 
     def close(self) -> None:
         """Free the cached steps and drop the views; the session stays up for the next screening."""

@@ -26,6 +26,17 @@ from .model import ScreeningModel
 from .params import PARAM_NAMES, Override, resolve
 from .rules import DEFAULT_RULES, Rule, compiled
 
+# What no later step reads once a step has run (see engine.screening.steps): the inputs and the intermediate
+# tables are each a province wide; freeing them as soon as they are done keeps the peak down.
+RELEASED_AFTER = {
+    "ev": ["events", "members"],
+    "pr_feat": ["p_feat"],
+    "v_feat": ["ev"],
+    "i_feat": ["household_years"],
+    "features": ["households", "m_feat", "e_feat", "pr_feat", "v_feat", "i_feat"],
+    "scored": ["features"],
+}
+
 SCHEMAS: dict[str, pa.Schema] = {
     "households": pa.schema(
         [
@@ -152,6 +163,7 @@ def screen(
     with_features: bool = False,
     progress: Callable[[str], None] | None = None,
     model: ScreeningModel | None = None,
+    consume: bool = False,
 ) -> ScreenResult:
     """Grade every household of `inputs` as of `as_of` (see engine.screening.steps for the input tables).
 
@@ -159,7 +171,9 @@ def screen(
     and sets the grades beyond the triggers; otherwise the index does, and `scorer_note` says why.
 
     `inputs` are Arrow tables; with a SparkBackend they may also be Spark DataFrames (e.g. read from Parquet on a
-    cluster by engine.screening.spark_job), which never pass through this process."""
+    cluster by engine.screening.spark_job), which never pass through this process. With `consume`, the input
+    tables are taken out of the `inputs` dict as soon as no step needs them, so that a caller handing over a
+    province's tables does not keep them alive through grading and explaining."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     runner = make_backend(backend) if isinstance(backend, str) else backend
@@ -189,6 +203,11 @@ def screen(
             if progress:
                 progress(table)
             runner.run(table, sql)
+            if table in RELEASED_AFTER:
+                runner.drop(RELEASED_AFTER[table])
+                if consume and isinstance(inputs, dict):
+                    for name in RELEASED_AFTER[table]:
+                        inputs.pop(name, None)
             timings[table] = time.perf_counter() - t
         scorer, note, src, score, grade = "index", "", "scored", "score", "grade"
         if model is not None:

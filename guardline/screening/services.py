@@ -226,6 +226,7 @@ def screening_run(
             rules=rules,
             backend=backend,
             model=model,
+            consume=True,  # the province's input tables are freed as soon as the engine is done with them
         )
         if progress:
             progress("写入预警", 2, 4)
