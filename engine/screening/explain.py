@@ -259,13 +259,25 @@ def _contrib_sql() -> str:
     return "STRUCT(code VARCHAR, value DOUBLE)[]"
 
 
+# Up to this many warnings are explained in Python: compiling the query costs about 0.1 s, which a live re-screen
+# of one household should not pay; beyond it the query wins by far (≈ 10 µs against 60 µs a warning).
+SMALL = 1000
+
+
 def explain_table(
     details: pa.Table,
     rules: Sequence[Rule],
     as_of: date,
     contributions: list[list[tuple[str, float]]] | None = None,
+    *,
+    small: int | None = None,
 ) -> pa.Table:
     """The warnings of the `details` rows (red and yellow households) as WARNINGS_SCHEMA, in household order."""
+    if details.num_rows <= (SMALL if small is None else small):
+        rows = explain_rows(
+            details.to_pylist(), list(rules), as_of, contributions
+        )  # details: household order
+        return pa.Table.from_pylist(rows, schema=WARNINGS_SCHEMA)
     if contributions is not None:
         details = details.append_column(
             "contributions",
@@ -282,3 +294,99 @@ def explain_table(
     finally:
         con.close()
     return table.cast(WARNINGS_SCHEMA)
+
+
+class _Values(dict):
+    """A row as format values: missing or NULL reads as 0 (built once per row, not per reason)."""
+
+    def __getitem__(self, key: str):
+        value = dict.get(self, key)
+        return 0 if value is None else value
+
+
+def _fmt(rule: Rule, row: dict, values: _Values | None = None) -> str:
+    if values is None:
+        values = _Values(row)
+        code = row.get("disaster_risk_type") or "0299"
+        values["risk_name"] = RISK_CODES.get(code, "灾害")
+        values["assistance_kind"] = row.get("assistance_kind") or "社会救助"
+    try:
+        return rule.reason.format_map(values)
+    except (KeyError, ValueError, TypeError):
+        return rule.title_zh
+
+
+def explain_rows(
+    rows: list[dict],
+    rules: Sequence[Rule],
+    as_of: date,
+    contributions: list[list[tuple[str, float]]] | None = None,
+) -> list[dict]:
+    """The same explanation as `explain_sql`, row by row in Python, as WARNINGS_SCHEMA rows: for a handful of
+    households (the live path re-screens one at a time), where compiling the query would cost more than it saves.
+    tests/test_explain.py proves both give the same warnings."""
+    by_code = {r.code: r for r in rules}
+    titles = {i.code: i.title_zh for i in INDICATORS}
+    risk_of = {i.code: i.risk_type for i in INDICATORS}
+    point_keys = [(i.code, f"pt_{i.code}") for i in INDICATORS]
+    out = []
+    for n, row in enumerate(rows):
+        fired = [c for c in (row["fired_rules"] or "").split(";") if c]
+        fired.sort(key=lambda c: (by_code[c].severity != "severe", c))
+        positive = [(c, p) for c, k in point_keys if (p := row[k]) and p > 0]
+        positive.sort(key=lambda p: (-p[1], p[0]))
+        points = [(c, round(p, 2)) for c, p in positive]
+        risks: list[str] = []
+        for c in fired:
+            r = by_code[c].risk_type
+            r = (row.get("disaster_risk_type") or "0299") if r == "disaster" else r
+            if r not in risks:
+                risks.append(r)
+        for c, p in points:
+            r = risk_of[c]
+            if p >= 3 and r not in risks:
+                r = (row.get("disaster_risk_type") or "0299") if r == "02" else r
+                if r not in risks:
+                    risks.append(r)
+        if len(risks) > 1 and "99" in risks:
+            risks.remove("99")
+            risks.append("99")
+        values = _Values(row)
+        values["risk_name"] = RISK_CODES.get(row.get("disaster_risk_type") or "0299", "灾害")
+        values["assistance_kind"] = row.get("assistance_kind") or "社会救助"
+        reasons = [_fmt(by_code[c], row, values) for c in fired]
+        contrib = contributions[n] if contributions is not None else []
+        if contributions is not None:
+            named = "；".join(titles[c] for c, _ in contrib)
+            reasons.append(
+                f"模型预测6个月内返贫致贫概率 {row['score']:.1f}%" + (f"，主要因素：{named}" if named else "")
+            )
+        index_score = row.get("index_score", row["score"])
+        top = "，".join(f"{titles[c]} {p:.1f}分" for c, p in points[:3])
+        reasons.append(f"风险分值 {index_score:.1f}：{top}" if top else f"风险分值 {index_score:.1f}")
+        dates: list[date] = [
+            row[by_code[c].signal_date]
+            for c in fired
+            if by_code[c].signal_date and row.get(by_code[c].signal_date)
+        ]
+        if not dates:
+            dates = [row[c] for c in steps.DATE_COLUMNS if row.get(c) is not None]
+        sources = [f for f in steps.FEEDS if row.get(f"n_{f}")]
+        out.append(
+            {
+                "household_id": row["household_id"],
+                "household_no": row["household_no"],
+                "village_code": row["village_code"],
+                "grade": row["grade"],
+                "score": float(row["score"]),
+                "index_score": float(index_score),
+                "risk_types": (risks or ["99"])[:5],
+                "reasons": reasons,
+                "sources": sources,
+                "first_signal_date": min(dates) if dates else as_of,
+                "rules": fired,
+                "points": [{"code": c, "points": p} for c, p in points],
+                "contributions": [{"code": c, "value": v} for c, v in contrib],
+            }
+        )
+    return out

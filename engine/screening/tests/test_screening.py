@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from engine.screening import DEFAULT_RULES, INDICATORS, Override, Rule, RuleError, screen
@@ -172,3 +173,34 @@ def test_a_custom_rule_changes_grades(inputs, result):
     extra = screen(inputs, AS_OF, rules=[*DEFAULT_RULES, rule])
     with_students = [w for w in extra.warnings if "all_students" in w.rules]
     assert with_students and all(w.grade == "red" and "09" in w.risk_types for w in with_students)
+
+
+def test_explaining_in_sql_and_in_python_agree(inputs, monkeypatch):
+    """A few warnings are explained in Python (the live path), many in one DuckDB query: the same warnings."""
+    from engine.screening import explain, run
+
+    details: list[pa.Table] = []
+    real = explain.explain_table
+
+    def keep(table, *args, **kwargs):
+        details.append(table)
+        return real(table, *args, **kwargs)
+
+    monkeypatch.setattr(run, "explain_table", keep)
+    screen(inputs, AS_OF)
+    table = details[0]
+    assert table.num_rows > 100
+    rules = list(DEFAULT_RULES)
+    in_sql = explain.explain_table(table, rules, AS_OF, small=0)
+    in_python = explain.explain_table(table, rules, AS_OF, small=table.num_rows)
+    assert in_sql.to_pylist() == in_python.to_pylist()
+    # With a model's contributions too (made up here: the explanation only names them).
+    codes = [i.code for i in INDICATORS]
+    contributions = [
+        [(codes[n % len(codes)], 0.5), (codes[(n * 7) % len(codes)], 0.25)] for n in range(table.num_rows)
+    ]
+    with_model = [
+        explain.explain_table(table, rules, AS_OF, contributions, small=small).to_pylist()
+        for small in (0, table.num_rows)
+    ]
+    assert with_model[0] == with_model[1] and any("模型预测" in r for r in with_model[0][0]["reasons"])
