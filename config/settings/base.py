@@ -290,6 +290,8 @@ GUARDLINE = {
     # A learned screening model (directory with model.txt + model.json from `guardline train_screening_model`):
     # used only when its held-out comparison says it beats the index; "" = the index alone.
     "SCREENING_MODEL": os.environ.get("GUARDLINE_SCREENING_MODEL", ""),
+    # SQLite page cache (MB) of the connection writing a full screening pass, only while it writes.
+    "SCREENING_WRITE_CACHE_MB": int(os.environ.get("GUARDLINE_SCREENING_WRITE_CACHE_MB", "512")),
     # Department feed rows stored per transaction (a few large INSERTs; see ingest.feed_services.feed_events_store).
     "FEED_CHUNK_ROWS": int(os.environ.get("GUARDLINE_FEED_CHUNK_ROWS", "50000")),
 }
