@@ -17,12 +17,14 @@ CHANGES = [
 def _alter(apps, schema_editor, forwards: bool):
     for model_name, field_name in CHANGES:
         model = apps.get_model("screening", model_name)
-        old = model._meta.get_field(field_name).clone()
-        new = old.clone()
+        current = model._meta.get_field(field_name)
+        old, new = current.clone(), current.clone()
         old.db_index, new.db_index = forwards, not forwards
         for field in (old, new):
             field.set_attributes_from_name(field_name)
             field.model = model
+            if current.remote_field is not None:  # a clone names its target model as a string: resolve it
+                field.remote_field.model = current.remote_field.model
         if schema_editor.connection.vendor != "sqlite":
             schema_editor.alter_field(model, old, new)
             continue
