@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from . import steps
 from .catalogue import INDICATORS
-from .rules import RISK_CODES, Rule
+from .rules import RISK_CODES, TEMPLATE_FIELD, Rule
 
 TITLES = {i.code: i.title_zh for i in INDICATORS}
 
@@ -47,6 +47,7 @@ CONTRIBUTIONS_TYPE = WARNINGS_SCHEMA.field("contributions").type
 # The format specs a reason template may use on a number: optional thousands separator, precision, and fixed or
 # percent presentation (what the shipped templates use). Anything else makes the reason fall back to the rule's
 # title, as a template that fails to format did in Python.
+# (rules.validate admits a subset: TEMPLATE_SPEC; rules stored before it may use the rest.)
 _NUMBER_SPEC = re.compile(r"^(,)?(\.\d+)?([f%])?$")
 
 
@@ -80,7 +81,7 @@ def _field(name: str, spec: str, schema: pa.Schema) -> str | None:
         if "assistance_kind" not in schema.names:
             return "'社会救助'"
         return "COALESCE(NULLIF(assistance_kind, ''), '社会救助')"
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+    if not TEMPLATE_FIELD.match(name):
         return None  # attribute or index access: not supported
     if name in schema.names:
         kind, column = schema.field(name).type, name

@@ -7,7 +7,9 @@ template. The platform stores rule sets as versioned rows; DEFAULT_RULES is what
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
+from string import Formatter
 
 import sqlglot
 from sqlglot import exp
@@ -16,6 +18,11 @@ from .params import PARAM_NAMES
 from .steps import DATE_COLUMNS, DERIVED_COLUMNS, FEATURE_COLUMNS, TEXT_COLUMNS
 
 SEVERITIES = ("severe", "hard")
+
+# What a reason template may write: a plain field name, with an optional number format of a thousands separator,
+# a precision and fixed or percent presentation ("{pc_adj:,.0f}", "{income_change:.0%}").
+TEMPLATE_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TEMPLATE_SPEC = re.compile(r"^(,?(\.\d+)?[f%])?$")
 RISK_CODES = {
     "01": "因病",
     "02": "因自然灾害",
@@ -88,8 +95,19 @@ def validate(rule: Rule) -> str:
             raise RuleError(f"规则 {rule.code}: 未知字段 {node.sql(dialect='duckdb')!r}")
     try:
         _ = rule.reason.format_map(_Probe())
+        fields = [
+            (name, spec, conversion) for _, name, spec, conversion in Formatter().parse(rule.reason) if name
+        ]
     except (KeyError, ValueError, IndexError) as exc:
         raise RuleError(f"规则 {rule.code}: 原因模板有误：{exc}") from None
+    for name, spec, conversion in fields:
+        # Explanations are written in SQL for many households (engine.screening.explain): a template may use
+        # plain fields with the number formats both Python and DuckDB's format write alike.
+        if conversion or not TEMPLATE_FIELD.match(name) or not TEMPLATE_SPEC.match(spec or ""):
+            raise RuleError(
+                f"规则 {rule.code}: 原因模板中 {{{name}{'!' + conversion if conversion else ''}"
+                f"{':' + spec if spec else ''}}} 的写法不受支持（字段名后可用的格式：,.0f  .1f  .0%  等）"
+            )
     return tree.sql(dialect="duckdb")
 
 

@@ -162,6 +162,12 @@ def test_rule_fields_are_validated():
         validate(replace(base, risk_type="42"))
     with pytest.raises(RuleError, match="原因模板"):
         validate(replace(base, reason="{nope}"))
+    # Only formats that Python and the SQL explanation write alike: plain, or ",", precision and f / %.
+    for template in ("{pc_adj:>10}", "{pc_adj!r}", "{pc_adj:,}", "{pc_adj:.1}", "{pc_adj.real}"):
+        with pytest.raises(RuleError, match="原因模板"):
+            validate(replace(base, reason=template))
+    for template in ("{pc_adj}", "{pc_adj:,.2f}", "{income_change:.1%}", "{{字面}} {pc_adj:.0f}"):
+        validate(replace(base, reason=template))
     ok = Rule(
         "custom_rule", "自定义", "07", "hard", "job_losses_12m >= 2 AND labour_count <= 2", "", "两人失业"
     )
