@@ -43,6 +43,7 @@ from .changelog import PERSONAL_KEYS, reveal
 from .locks import write_lock
 from .models import ChangeLog, PersonalDataAccess
 from .services import personal_data_access_log
+from .spreadsheets import csv_text, xlsx_options
 
 MIN_RETENTION_DAYS = 180  # MLPS level 3 / Cybersecurity Law art. 21: network logs kept at least six months
 REGION_LEVEL_LENGTHS = (12, 9, 6, 4, 2)  # GB/T 2260 + township and village codes
@@ -211,20 +212,13 @@ def audit_rows(
         yield row
 
 
-def _cell(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula (CSV injection) is kept as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _write_csv(out: IO[bytes], columns: list[str], rows: Iterable[list[Any]]) -> int:
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
     writer = csv.writer(text)
     writer.writerow(columns)
     n = 0
     for row in rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([csv_text(v) for v in row])
         n += 1
     text.flush()
     text.detach()  # leave `out` open for the caller
@@ -234,9 +228,7 @@ def _write_csv(out: IO[bytes], columns: list[str], rows: Iterable[list[Any]]) ->
 def _write_xlsx(out: IO[bytes], columns: list[str], rows: Iterable[list[Any]]) -> int:
     import xlsxwriter
 
-    options = {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-               "strings_to_urls": False, "in_memory": False}  # fmt: skip
-    book = xlsxwriter.Workbook(out, options)
+    book = xlsxwriter.Workbook(out, xlsx_options(constant_memory=True, in_memory=False))
     bold = book.add_format({"bold": True})
     sheet = book.add_worksheet(f"{_('审计日志')}1")
     sheet.write_row(0, 0, columns, bold)

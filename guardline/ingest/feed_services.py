@@ -20,6 +20,7 @@ from django.utils import timezone
 from engine.ingest import TableSpec
 from guardline.core.bulk import insert_rows
 from guardline.core.crypto import blind_index, blind_index_many, encrypt, keyring
+from guardline.core.spreadsheets import xlsx_options
 from guardline.registry.models import Member
 
 from .models import FeedEvent, ImportBatch
@@ -220,7 +221,7 @@ def feed_feedback_xlsx(batch: ImportBatch) -> bytes:
     from openpyxl import load_workbook
 
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    book = xlsxwriter.Workbook(out, xlsx_options(in_memory=True))
     bold = book.add_format({"bold": True, "bg_color": "#FCE4D6"})
     sheet = book.add_worksheet("未能关联")
     for j, title in enumerate(("行号", "证件号码", "姓名", "出生日期", "行政区划代码", "日期", "原因")):

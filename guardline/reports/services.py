@@ -22,6 +22,7 @@ from guardline.accounts.models import User
 from guardline.accounts.roles import Perm, has_perm
 from guardline.core.models import Job
 from guardline.core.services import personal_data_access_log
+from guardline.core.spreadsheets import csv_text, xlsx_options
 
 from . import selectors
 
@@ -43,7 +44,7 @@ def _cell(value: Any) -> Any:
 
 
 def monthly_xlsx(report: selectors.MonthlyReport, target: Path | io.BytesIO) -> None:
-    book = xlsxwriter.Workbook(target, {"in_memory": isinstance(target, io.BytesIO)})
+    book = xlsxwriter.Workbook(target, xlsx_options(in_memory=isinstance(target, io.BytesIO)))
     sheet = book.add_worksheet("月报")
     title = book.add_format({"bold": True, "font_size": 14})
     head = book.add_format({"bold": True, "bg_color": "#E8F0E8", "border": 1})
@@ -76,7 +77,7 @@ def monthly_pdf(report: selectors.MonthlyReport) -> bytes:
 
 
 def ledger_xlsx(ledger: selectors.Ledger, target: Path, progress: Progress | None = None) -> None:
-    book = xlsxwriter.Workbook(str(target), {"constant_memory": True})
+    book = xlsxwriter.Workbook(str(target), xlsx_options(constant_memory=True))
     sheet = book.add_worksheet(ledger.title)
     head = book.add_format({"bold": True, "bg_color": "#E8F0E8", "border": 1, "text_wrap": True})
     sheet.write_row(0, 0, ledger.columns, head)
@@ -99,12 +100,12 @@ def table_export(columns: list[str], rows: Iterable[list[Any]], fmt: str) -> tup
         buf = io.StringIO()
         buf.write("\ufeff")
         writer = csv.writer(buf)
-        writer.writerow(columns)
+        writer.writerow([csv_text(c) for c in columns])
         for row in rows:
-            writer.writerow([_cell(v) for v in row])
+            writer.writerow([csv_text(_cell(v)) for v in row])
         return buf.getvalue().encode("utf-8"), "text/csv; charset=utf-8"
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False})
+    book = xlsxwriter.Workbook(out, xlsx_options(in_memory=True))
     sheet = book.add_worksheet("导出")
     sheet.write_row(0, 0, columns, book.add_format({"bold": True}))
     for i, row in enumerate(rows, start=1):

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from engine.screening.rules import RISK_CODES
+from guardline.core.spreadsheets import csv_text, xlsx_options
 
 from .models import RiskWarning
 
@@ -53,12 +54,12 @@ def write_warnings(path: Path, warnings: Iterable[RiskWarning]) -> int:
             writer = csv.writer(fh)
             writer.writerow(header)
             for row in warning_rows(warnings):
-                writer.writerow(row)
+                writer.writerow([csv_text(v) for v in row])
                 count += 1
     else:
         import xlsxwriter
 
-        book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
+        book = xlsxwriter.Workbook(str(tmp), xlsx_options(constant_memory=True))
         sheet = book.add_worksheet("预警名单")
         bold = book.add_format({"bold": True})
         sheet.write_row(0, 0, header, bold)
