@@ -42,6 +42,7 @@ from bench_api import (
     run_load,
     start_server,
     stop_server,
+    use_cached,
     warm_up,
 )
 
@@ -65,19 +66,7 @@ def prepare_live(work: Path, households: int, say) -> dict[str, str]:
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         shutil.copyfile(work / "bench.sqlite3", live)
         say(f"set-up: incomes, feeds and a first full screening in {time.monotonic() - started:.0f}s")
-    for name in ("bench.sqlite3-wal", "bench.sqlite3-shm"):
-        (work / name).unlink(missing_ok=True)
-    shutil.copyfile(live, work / "bench.sqlite3")
-    # The schema may have moved on since the cached file was made: migrate the copy, and keep the migrated file
-    # as the cache so the next run starts from it.
-    applied = [
-        line for line in guardline(env, "migrate", "-v1", "--no-input").splitlines() if "Applying" in line
-    ]
-    if applied:
-        with sqlite3.connect(work / "bench.sqlite3") as con:
-            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        shutil.copyfile(work / "bench.sqlite3", live)
-        say(f"cached database migrated: {len(applied)} migrations")
+    use_cached(env, work, live, say)
     return env
 
 
