@@ -87,7 +87,10 @@ class ScreeningRun(models.Model):
     yellow = models.PositiveIntegerField(default=0)
     green = models.PositiveIntegerField(default=0)
     opened = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(
+        default=0
+    )  # open warnings whose content (grade, score, reasons…) changed
+    unchanged = models.PositiveIntegerField(default=0)  # open warnings found again exactly as they were
     closed = models.PositiveIntegerField(default=0)
     rules_version = models.CharField(max_length=64, blank=True)
     # What graded beyond the triggers: the index, or a learned model that beat the index on held-out data.
@@ -159,10 +162,15 @@ class RiskWarning(models.Model):
     graded_at = models.DateTimeField()  # when it reached its current grade: the response clock starts here
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=200, blank=True)
+    # MD5 of what a run writes (village, grade, score, risk types, reasons, sources, rules, points): a run that
+    # finds the warning exactly as it was leaves the row alone. NULL on rows written before it existed — nullable,
+    # with no default, so that adding it is an ALTER TABLE ADD COLUMN on SQLite, not a remake of millions of rows.
+    digest = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
     # The runs are provenance, never a lookup key: not indexed (a full pass writes hundreds of thousands of rows).
     opened_by_run = models.ForeignKey(
         ScreeningRun, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
+    # The last run that opened, changed or closed it (an open warning is confirmed by every later run).
     last_run = models.ForeignKey(
         ScreeningRun, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )

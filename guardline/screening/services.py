@@ -240,7 +240,7 @@ def screening_run(
             run.households = result.grades.num_rows
             for grade, n in result.counts().items():
                 setattr(run, grade, n)
-            run.opened, run.updated, run.closed = counts
+            run.opened, run.updated, run.unchanged, run.closed = counts
             run.timings = {k: round(v, 3) for k, v in result.timings.items()} | written
             run.scorer = result.scorer
             run.model_name = (
@@ -250,7 +250,7 @@ def screening_run(
             run.finished_at = timezone.now()
             run.message = (
                 f"筛查 {run.households} 户：红色 {run.red}，黄色 {run.yellow}，绿色 {run.green}；"
-                f"新增预警 {run.opened}，更新 {run.updated}，关闭 {run.closed}"
+                f"新增预警 {run.opened}，更新 {run.updated}，未变 {run.unchanged}，关闭 {run.closed}"
             )
             note = result.scorer_note or model_note
             if note:
@@ -388,10 +388,11 @@ def _apply(
     warnings: pa.Table,
     scoped: list[int] | None,
     timings: dict[str, float] | None = None,
-) -> tuple[int, int, int]:
-    """Set-based write-back: grades upserted only where they changed, warnings inserted / updated / closed with
-    one executemany each, and their change-log entries in bulk — all in the caller's transaction. `warnings` is
-    the engine's warning table (engine.screening.explain.WARNINGS_SCHEMA)."""
+) -> tuple[int, int, int, int]:
+    """Set-based write-back: grades upserted only where they changed; warnings inserted, updated where their
+    content changed (RiskWarning.digest) and closed, with one executemany each, and their change-log entries in
+    bulk — all in the caller's transaction. `warnings` is the engine's warning table
+    (engine.screening.explain.WARNINGS_SCHEMA). Returns (opened, updated, unchanged, closed)."""
     now = timezone.now()
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
@@ -408,16 +409,22 @@ def _apply(
     open_qs = RiskWarning.objects.filter(status=RiskWarning.Status.OPEN)
     if scoped is not None:
         open_qs = open_qs.filter(household_id__in=scoped)
-    existing = {hid: (pk, grade) for pk, hid, grade in open_qs.values_list("pk", "household_id", "grade")}
+    existing = {
+        hid: (pk, grade, digest, str(signal))  # ISO text, as the engine's dates below
+        for pk, hid, grade, digest, signal in open_qs.values_list(
+            "pk", "household_id", "grade", "digest", "first_signal_date"
+        )
+    }
     fresh: list[tuple] = []
     changed: list[tuple] = []
+    unchanged = 0
     logs: list[tuple[Any, ...]] = []
     rows = _warning_values(warnings)
     columns = [rows.column(name).to_pylist() for name in rows.column_names]
-    for hid, village, grade, score, risks, reasons, sources, rules, points, signal_date in zip(
+    for hid, village, grade, score, risks, reasons, sources, rules, points, signal_date, digest in zip(
         *columns, strict=True
     ):
-        values = (village, grade, score, risks, reasons, sources, rules, points)
+        values = (village, grade, score, risks, reasons, sources, rules, points, digest)
         signal = signal_date  # ISO text: what SQLite stores, and a date literal to PostgreSQL
         had = existing.pop(hid, None)
         if had is None:
@@ -427,7 +434,12 @@ def _apply(
             logs.append(("warning", 0, hid, "open", None,
                          {"grade": grade, "score": score, "risk_types": risks, "run": run.pk}))  # fmt: skip
             continue
-        pk, old_grade = had
+        pk, old_grade, old_digest, old_signal = had
+        if digest == old_digest and signal is not None and signal >= old_signal:
+            # Found again exactly as it was (the first signal never moves later): nothing to write. A daily
+            # re-run of a province rewrites only what changed.
+            unchanged += 1
+            continue
         if old_grade != grade:
             logs.append(
                 ("warning", pk, hid, "regrade", {"grade": old_grade}, {"grade": grade, "run": run.pk})
@@ -441,15 +453,16 @@ def _apply(
         if fresh:
             cursor.executemany(
                 f"INSERT INTO {table} (household_id, village_code, grade, score, risk_types, reasons, sources, rules, "
-                "points, first_signal_date, status, opened_at, updated_at, graded_at, opened_by_run_id, last_run_id, "
-                "close_reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                "points, digest, first_signal_date, status, opened_at, updated_at, graded_at, opened_by_run_id, "
+                "last_run_id, close_reason) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 fresh,
             )
         if changed:
             cursor.executemany(
                 f"UPDATE {table} SET graded_at = CASE WHEN grade <> %s THEN %s ELSE graded_at END, "
                 "village_code = %s, grade = %s, score = %s, risk_types = %s, reasons = %s, sources = %s, rules = %s, "
-                "points = %s, first_signal_date = CASE WHEN first_signal_date <= %s THEN first_signal_date "
+                "points = %s, digest = %s, first_signal_date = CASE WHEN first_signal_date <= %s THEN first_signal_date "
                 "ELSE %s END, updated_at = %s, last_run_id = %s WHERE id = %s",
                 changed,
             )
@@ -461,7 +474,7 @@ def _apply(
                 zip(kept.column("household_id").to_pylist(), kept.column("score").to_pylist(), strict=True)
             )
         closing = []
-        for hid, (pk, _grade) in existing.items():
+        for hid, (pk, *_had) in existing.items():
             reason = f"{run.as_of} 复筛未再发现风险（风险分值 {score_of.get(hid, 0):.1f}，绿色）"
             closing.append((RiskWarning.Status.CLOSED, stamp, stamp, run.pk, reason, pk))
             logs.append(("warning", pk, hid, "close", {"status": "open"},
@@ -475,25 +488,28 @@ def _apply(
     lap("write_warnings")
     log_rows(logs, at=now)
     lap("write_log")
-    return len(fresh), len(changed), len(closing)
+    return len(fresh), len(changed), unchanged, len(closing)
 
 
 def _warning_values(warnings: pa.Table) -> pa.Table:
     """The warning table as the stored columns: codes joined with ";", lists as JSON text, the ten largest points
-    as [[indicator, points], …] — built in DuckDB, not a json.dumps per warning."""
+    as [[indicator, points], …] — built in DuckDB, not a json.dumps per warning — and the digest of them all
+    (RiskWarning.digest) but the first-signal date, which is compared on its own."""
     import duckdb
 
     con = duckdb.connect()
     try:
         con.register("w", warnings)
         return con.sql(
+            "SELECT *, md5(concat_ws(chr(31), village_code, grade, CAST(score AS VARCHAR), risk_types, reasons, "
+            "sources, rules, points)) AS digest FROM ("
             "SELECT household_id, village_code, grade, score, array_to_string(risk_types, ';') AS risk_types, "
             "CAST(to_json(reasons) AS VARCHAR) AS reasons, CAST(to_json(sources) AS VARCHAR) AS sources, "
             "array_to_string(rules, ';') AS rules, CAST(to_json(list_transform(points[1:10], "
             "lambda p: [to_json(p.code), to_json(p.points)])) AS VARCHAR) AS points, "
             # SQLite stores a date as its ISO text (what Django's adapt_datefield_value gives); PostgreSQL takes it
             "CAST(first_signal_date AS VARCHAR) AS first_signal_date "
-            "FROM w ORDER BY household_id"
+            "FROM w) ORDER BY household_id"
         ).to_arrow_table()
     finally:
         con.close()

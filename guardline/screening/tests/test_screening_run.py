@@ -46,11 +46,14 @@ def _check_first_run(run):
 
 
 def _check_second_run(first):
+    stored = list(RiskWarning.objects.order_by("pk").values())
     second = screening_run()
     assert second.opened == 0 and second.closed == 0
-    assert second.updated == first.opened
-    assert RiskWarning.objects.count() == first.opened
-    assert set(RiskWarning.objects.values_list("last_run", flat=True)) == {second.pk}
+    # The same data: every warning is found again exactly as it was, and no row is rewritten.
+    assert (second.updated, second.unchanged) == (0, first.opened)
+    assert list(RiskWarning.objects.order_by("pk").values()) == stored
+    assert set(RiskWarning.objects.values_list("last_run", flat=True)) == {first.pk}
+    assert all(len(w["digest"]) == 32 for w in stored)
 
 
 def test_a_warning_that_no_longer_holds_is_closed_with_the_reason(screened_county):
@@ -66,6 +69,30 @@ def test_a_warning_that_no_longer_holds_is_closed_with_the_reason(screened_count
     assert all("复筛未再发现风险" in w.close_reason and w.closed_at for w in closed)
     assert not RiskWarning.objects.filter(status="open", rules__contains="everyone").exists()
     assert ChangeLog.objects.filter(entity="warning", action="close").count() == second.closed
+
+
+def test_a_rerun_rewrites_only_the_warnings_whose_content_changed(screened_county):
+    first = screening_run()
+    # A row written before warnings had a digest is brought up to date once.
+    old = RiskWarning.objects.filter(status="open").first()
+    RiskWarning.objects.filter(pk=old.pk).update(digest=None)
+    second = screening_run()
+    assert (second.opened, second.closed, second.updated) == (0, 0, 1)
+    assert second.unchanged == first.opened - 1
+    assert RiskWarning.objects.get(pk=old.pk).last_run_id == second.pk
+    # A higher monitoring line: the warnings whose score or reasons depend on it change, the others do not.
+    line = MonitoringLine.objects.create(
+        region=Region.objects.get(code="520526"),
+        year=first.as_of.year,
+        effective_from=first.as_of,
+        amount=12000,
+    )
+    third = screening_run()
+    changed = RiskWarning.objects.filter(status="open", last_run=third)
+    assert third.updated > 0 and changed.count() == third.updated + third.opened
+    assert third.updated + third.unchanged + third.closed == first.opened
+    assert all(w.updated_at >= third.started_at for w in changed)
+    line.delete()
 
 
 def test_rules_are_validated_before_they_are_stored(db):
@@ -95,7 +122,8 @@ def test_the_regional_monitoring_line_is_used(screened_county):
 def _check_live_rescreen():
     w = RiskWarning.objects.filter(status="open").first()
     run = screening_run(household_ids=[w.household_id])
-    assert run.households == 1 and run.opened == 0 and run.closed == 0 and run.updated == 1
+    assert run.households == 1 and run.opened == 0 and run.closed == 0
+    assert (run.updated, run.unchanged) == (0, 1)  # the same data: found again as it was
     # households outside the scope keep their warnings
     assert RiskWarning.objects.filter(status="open").exclude(household_id=w.household_id).exists()
 

@@ -46,7 +46,8 @@ def test_spark_backend_and_cluster_export(screened_county, tmp_path):
         call_command("screen", "--backend", "spark")
         run = ScreeningRun.objects.latest("pk")
         assert run.backend == "spark" and run.status == ScreeningRun.Status.DONE
-        assert (run.opened, run.closed, run.updated) == (0, 0, duck.opened)
+        # identical grades, scores and reasons: every warning DuckDB opened is found again unchanged
+        assert (run.opened, run.closed, run.updated, run.unchanged) == (0, 0, 0, duck.opened)
         assert _grades() == by_duckdb
         assert {
             w.household_id: (w.grade, w.score, w.risk_types, w.reasons) for w in RiskWarning.objects.all()
