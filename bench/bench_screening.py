@@ -14,7 +14,8 @@ Timed, in one fresh process per database (so peak RSS is this run's own, VmHWM):
               household's grade is inserted and every red/yellow household gets a new warning, with its
               change-log entry. Stages: extract (ADBC → Arrow), engine (DuckDB), write-back (grades, warnings,
               change log), from the run's own progress marks.
-  re-run      the same again, unchanged data: grades compared and not rewritten, warnings updated in place.
+  re-run      the same again, unchanged data: grades compared and not rewritten, every warning found again as it
+              was and left alone (RiskWarning.digest) — the daily case.
   floor       one DuckDB join + group-by of the feed events onto members and households, on the same Arrow
               tables the run extracted (no extract, no write-back): the least any screening over these rows costs.
 Then, in another process, the naive implementation (`--naive` households, default 10,000, its own database): a
@@ -95,6 +96,7 @@ def measure(db: Path, as_of: date) -> dict:
             "green": run.green,
             "opened": run.opened,
             "updated": run.updated,
+            "unchanged": run.unchanged,
             "closed": run.closed,
         }
 
