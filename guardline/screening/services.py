@@ -409,36 +409,36 @@ def _apply(
     open_qs = RiskWarning.objects.filter(status=RiskWarning.Status.OPEN)
     if scoped is not None:
         open_qs = open_qs.filter(household_id__in=scoped)
-    existing = {
-        hid: (pk, grade, digest, str(signal))  # ISO text, as the engine's dates below
-        for pk, hid, grade, digest, signal in open_qs.values_list(
-            "pk", "household_id", "grade", "digest", "first_signal_date"
-        )
-    }
+    existing = list(open_qs.values_list("household_id", "pk", "grade", "digest", "first_signal_date"))
+    rows, unchanged, gone = _warnings_to_write(warnings, existing)
+    del existing
     fresh: list[tuple] = []
     changed: list[tuple] = []
-    unchanged = 0
     logs: list[tuple[Any, ...]] = []
-    rows = _warning_values(warnings)
     columns = [rows.column(name).to_pylist() for name in rows.column_names]
-    for hid, village, grade, score, risks, reasons, sources, rules, points, signal_date, digest in zip(
-        *columns, strict=True
-    ):
+    for (
+        hid,
+        village,
+        grade,
+        score,
+        risks,
+        reasons,
+        sources,
+        rules,
+        points,
+        signal,
+        digest,
+        pk,
+        old_grade,
+    ) in zip(*columns, strict=True):
         values = (village, grade, score, risks, reasons, sources, rules, points, digest)
-        signal = signal_date  # ISO text: what SQLite stores, and a date literal to PostgreSQL
-        had = existing.pop(hid, None)
-        if had is None:
+        # `signal` is ISO text: what SQLite stores, and a date literal to PostgreSQL
+        if pk is None:
             fresh.append(
                 (hid, *values, signal, RiskWarning.Status.OPEN, stamp, stamp, stamp, run.pk, run.pk, "")
             )
             logs.append(("warning", 0, hid, "open", None,
                          {"grade": grade, "score": score, "risk_types": risks, "run": run.pk}))  # fmt: skip
-            continue
-        pk, old_grade, old_digest, old_signal = had
-        if digest == old_digest and signal is not None and signal >= old_signal:
-            # Found again exactly as it was (the first signal never moves later): nothing to write. A daily
-            # re-run of a province rewrites only what changed.
-            unchanged += 1
             continue
         if old_grade != grade:
             logs.append(
@@ -467,14 +467,14 @@ def _apply(
                 changed,
             )
         score_of: dict[int, float] = {}
-        if existing:
-            mask = pc.is_in(grades.column("household_id"), pa.array(list(existing), pa.int64()))
+        if gone:
+            mask = pc.is_in(grades.column("household_id"), pa.array(list(gone), pa.int64()))
             kept = grades.filter(mask)
             score_of = dict(
                 zip(kept.column("household_id").to_pylist(), kept.column("score").to_pylist(), strict=True)
             )
         closing = []
-        for hid, (pk, *_had) in existing.items():
+        for hid, pk in gone.items():
             reason = f"{run.as_of} 复筛未再发现风险（风险分值 {score_of.get(hid, 0):.1f}，绿色）"
             closing.append((RiskWarning.Status.CLOSED, stamp, stamp, run.pk, reason, pk))
             logs.append(("warning", pk, hid, "close", {"status": "open"},
@@ -491,28 +491,48 @@ def _apply(
     return len(fresh), len(changed), unchanged, len(closing)
 
 
-def _warning_values(warnings: pa.Table) -> pa.Table:
-    """The warning table as the stored columns: codes joined with ";", lists as JSON text, the ten largest points
-    as [[indicator, points], …] — built in DuckDB, not a json.dumps per warning — and the digest of them all
-    (RiskWarning.digest) but the first-signal date, which is compared on its own."""
+def _warnings_to_write(warnings: pa.Table, existing: list[tuple]) -> tuple[pa.Table, int, dict[int, int]]:
+    """The engine's warnings against the open ones (household_id, pk, grade, digest, first_signal_date), in
+    DuckDB: (the rows to insert or update — stored columns, digest, and the open warning's pk and grade, NULL for a
+    new one —, how many are found again exactly as they were, {household_id: pk} of the open ones to close).
+
+    Stored columns: codes joined with ";", lists as JSON text, the ten largest points as [[indicator, points], …]
+    — built in DuckDB, not a json.dumps per warning. The digest (RiskWarning.digest) covers them all but the
+    first-signal date, which is compared on its own: it may only move earlier."""
     import duckdb
 
+    names = ("household_id", "pk", "grade", "digest", "first_signal_date")
+    types = (pa.int64(), pa.int64(), pa.string(), pa.string(), pa.date32())
+    columns = list(zip(*existing, strict=True)) if existing else [() for _ in names]
+    open_ = pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types, strict=True)})
     con = duckdb.connect()
     try:
         con.register("w", warnings)
-        return con.sql(
-            "SELECT *, md5(concat_ws(chr(31), village_code, grade, CAST(score AS VARCHAR), risk_types, reasons, "
-            "sources, rules, points)) AS digest FROM ("
+        con.register("open_", open_)
+        con.execute(
+            "CREATE TEMP TABLE v AS SELECT *, md5(concat_ws(chr(31), village_code, grade, CAST(score AS VARCHAR), "
+            "risk_types, reasons, sources, rules, points)) AS digest FROM ("
             "SELECT household_id, village_code, grade, score, array_to_string(risk_types, ';') AS risk_types, "
             "CAST(to_json(reasons) AS VARCHAR) AS reasons, CAST(to_json(sources) AS VARCHAR) AS sources, "
             "array_to_string(rules, ';') AS rules, CAST(to_json(list_transform(points[1:10], "
-            "lambda p: [to_json(p.code), to_json(p.points)])) AS VARCHAR) AS points, "
+            "lambda p: [to_json(p.code), to_json(p.points)])) AS VARCHAR) AS points, first_signal_date FROM w)"
+        )
+        rows = con.sql(
+            "SELECT v.household_id, v.village_code, v.grade, v.score, v.risk_types, v.reasons, v.sources, v.rules, "
             # SQLite stores a date as its ISO text (what Django's adapt_datefield_value gives); PostgreSQL takes it
-            "CAST(first_signal_date AS VARCHAR) AS first_signal_date "
-            "FROM w) ORDER BY household_id"
+            "v.points, CAST(v.first_signal_date AS VARCHAR) AS first_signal_date, v.digest, o.pk, o.grade AS old_grade "
+            "FROM v LEFT JOIN open_ AS o USING (household_id) "
+            "WHERE o.pk IS NULL OR o.digest IS DISTINCT FROM v.digest OR v.first_signal_date < o.first_signal_date "
+            "ORDER BY v.household_id"
         ).to_arrow_table()
+        ((found,),) = con.execute("SELECT count(*) FROM v JOIN open_ USING (household_id)").fetchall()
+        gone = con.sql(
+            "SELECT household_id, pk FROM open_ ANTI JOIN v USING (household_id) ORDER BY household_id"
+        ).fetchall()
     finally:
         con.close()
+    updated = sum(1 for pk in rows.column("pk").to_pylist() if pk is not None)
+    return rows, found - updated, dict(gone)
 
 
 def _current_grades(household_ids: list[int] | None) -> pa.Table:
