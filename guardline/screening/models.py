@@ -162,7 +162,7 @@ class RiskWarning(models.Model):
     graded_at = models.DateTimeField()  # when it reached its current grade: the response clock starts here
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=200, blank=True)
-    # MD5 of what a run writes (village, grade, score, risk types, reasons, sources, rules, points): a run that
+    # A hash of what a run writes (village, grade, score, risk types, reasons, sources, rules, points): a run that
     # finds the warning exactly as it was leaves the row alone. NULL on rows written before it existed — nullable,
     # with no default, so that adding it is an ALTER TABLE ADD COLUMN on SQLite, not a remake of millions of rows.
     digest = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001

@@ -53,7 +53,7 @@ def _check_second_run(first):
     assert (second.updated, second.unchanged) == (0, first.opened)
     assert list(RiskWarning.objects.order_by("pk").values()) == stored
     assert set(RiskWarning.objects.values_list("last_run", flat=True)) == {first.pk}
-    assert all(len(w["digest"]) == 32 for w in stored)
+    assert all(len(w["digest"]) == 16 for w in stored)
 
 
 def test_a_warning_that_no_longer_holds_is_closed_with_the_reason(screened_county):
