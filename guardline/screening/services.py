@@ -8,16 +8,12 @@ import fcntl
 import hashlib
 import json
 import os
-import time
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from engine.screening import DEFAULT_RULES, Override, Rule, screen
@@ -30,8 +26,8 @@ from guardline.core.locks import write_lock
 from guardline.ledger.services import ledger_append
 from guardline.regions.models import MonitoringLine
 
-from . import extract
-from .models import HouseholdGrade, RiskWarning, ScreeningParameter, ScreeningRule, ScreeningRun
+from . import extract, writeback_services
+from .models import ScreeningParameter, ScreeningRule, ScreeningRun
 
 Progress = Callable[[str, int, int], None]
 
@@ -230,11 +226,11 @@ def screening_run(
         )
         if progress:
             progress("写入预警", 2, 4)
-        current = _current_grades(household_ids)
+        current = writeback_services.current_grades(household_ids)
         failpoints.hit("screening_before_write")
-        with write_lock(), transaction.atomic(), _page_cache_for_bulk_write():
+        with write_lock(), transaction.atomic(), writeback_services.page_cache_for_bulk_write():
             written: dict[str, float] = {}
-            counts = _apply(
+            counts = writeback_services.results_write(
                 run, result.grades, current, result.warning_table, scoped=household_ids, timings=written
             )
             run.households = result.grades.num_rows
@@ -269,26 +265,6 @@ def screening_run(
     finally:
         alive.close()
     return run
-
-
-@contextlib.contextmanager
-def _page_cache_for_bulk_write():
-    """SQLite: a page cache large enough for the indexes a full pass writes into (a province's grades, warnings
-    and change log), for this connection and only while it writes — the default keeps each connection small.
-    With a cache of a few MB every index insert re-reads pages from the OS."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    megabytes = int(settings.GUARDLINE.get("SCREENING_WRITE_CACHE_MB", 512))
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        (before,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA cache_size = {-1024 * megabytes}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def _run_lock_path(pk: int) -> Path:
@@ -379,223 +355,3 @@ def screening_model(model_dir: str | Path | None = None) -> tuple[ScreeningModel
         _MODELS.clear()
         _MODELS[key] = ScreeningModel.load(path)
     return _MODELS[key], ""
-
-
-def _apply(
-    run: ScreeningRun,
-    grades: pa.Table,
-    current: pa.Table,
-    warnings: pa.Table,
-    scoped: list[int] | None,
-    timings: dict[str, float] | None = None,
-) -> tuple[int, int, int, int]:
-    """Set-based write-back: grades upserted only where they changed; warnings inserted, updated where their
-    content changed (RiskWarning.digest) and closed, with one executemany each, and their change-log entries in
-    bulk — all in the caller's transaction. `warnings` is the engine's warning table
-    (engine.screening.explain.WARNINGS_SCHEMA). Returns (opened, updated, unchanged, closed)."""
-    now = timezone.now()
-    ops = connection.ops
-    stamp = ops.adapt_datetimefield_value(now)
-    clock = time.perf_counter()
-    timings = {} if timings is None else timings
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        timings[name] = round(time.perf_counter() - clock, 3)
-        clock = time.perf_counter()
-
-    _grades_write(run, grades, current, stamp)
-    lap("write_grades")
-    open_qs = RiskWarning.objects.filter(status=RiskWarning.Status.OPEN)
-    if scoped is not None:
-        open_qs = open_qs.filter(household_id__in=scoped)
-    existing = list(open_qs.values_list("household_id", "pk", "grade", "digest", "first_signal_date"))
-    rows, unchanged, gone = _warnings_to_write(warnings, existing)
-    del existing
-    fresh: list[tuple] = []
-    changed: list[tuple] = []
-    logs: list[tuple[Any, ...]] = []
-    columns = [rows.column(name).to_pylist() for name in rows.column_names]
-    for (
-        hid,
-        village,
-        grade,
-        score,
-        risks,
-        reasons,
-        sources,
-        rules,
-        points,
-        signal,
-        digest,
-        pk,
-        old_grade,
-    ) in zip(*columns, strict=True):
-        values = (village, grade, score, risks, reasons, sources, rules, points, digest)
-        # `signal` is ISO text: what SQLite stores, and a date literal to PostgreSQL
-        if pk is None:
-            fresh.append(
-                (hid, *values, signal, RiskWarning.Status.OPEN, stamp, stamp, stamp, run.pk, run.pk, "")
-            )
-            logs.append(("warning", 0, hid, "open", None,
-                         {"grade": grade, "score": score, "risk_types": risks, "run": run.pk}))  # fmt: skip
-            continue
-        if old_grade != grade:
-            logs.append(
-                ("warning", pk, hid, "regrade", {"grade": old_grade}, {"grade": grade, "run": run.pk})
-            )
-        # The first signal of an open warning never moves later: later runs only add evidence.
-        changed.append((grade, stamp, *values, signal, signal, stamp, run.pk, pk))
-    del rows, columns
-    lap("write_prepare")
-    table = ops.quote_name(RiskWarning._meta.db_table)
-    with connection.cursor() as cursor:
-        if fresh:
-            cursor.executemany(
-                f"INSERT INTO {table} (household_id, village_code, grade, score, risk_types, reasons, sources, rules, "
-                "points, digest, first_signal_date, status, opened_at, updated_at, graded_at, opened_by_run_id, "
-                "last_run_id, close_reason) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                fresh,
-            )
-        if changed:
-            cursor.executemany(
-                f"UPDATE {table} SET graded_at = CASE WHEN grade <> %s THEN %s ELSE graded_at END, "
-                "village_code = %s, grade = %s, score = %s, risk_types = %s, reasons = %s, sources = %s, rules = %s, "
-                "points = %s, digest = %s, first_signal_date = CASE WHEN first_signal_date <= %s THEN first_signal_date "
-                "ELSE %s END, updated_at = %s, last_run_id = %s WHERE id = %s",
-                changed,
-            )
-        score_of: dict[int, float] = {}
-        if gone:
-            mask = pc.is_in(grades.column("household_id"), pa.array(list(gone), pa.int64()))
-            kept = grades.filter(mask)
-            score_of = dict(
-                zip(kept.column("household_id").to_pylist(), kept.column("score").to_pylist(), strict=True)
-            )
-        closing = []
-        for hid, pk in gone.items():
-            reason = f"{run.as_of} 复筛未再发现风险（风险分值 {score_of.get(hid, 0):.1f}，绿色）"
-            closing.append((RiskWarning.Status.CLOSED, stamp, stamp, run.pk, reason, pk))
-            logs.append(("warning", pk, hid, "close", {"status": "open"},
-                         {"status": "closed", "reason": reason, "run": run.pk}))  # fmt: skip
-        if closing:
-            cursor.executemany(
-                f"UPDATE {table} SET status = %s, closed_at = %s, updated_at = %s, last_run_id = %s, "
-                "close_reason = %s WHERE id = %s",
-                closing,
-            )
-    lap("write_warnings")
-    log_rows(logs, at=now)
-    lap("write_log")
-    return len(fresh), len(changed), unchanged, len(closing)
-
-
-def _warnings_to_write(warnings: pa.Table, existing: list[tuple]) -> tuple[pa.Table, int, dict[int, int]]:
-    """The engine's warnings against the open ones (household_id, pk, grade, digest, first_signal_date), in
-    DuckDB: (the rows to insert or update — stored columns, digest, and the open warning's pk and grade, NULL for a
-    new one —, how many are found again exactly as they were, {household_id: pk} of the open ones to close).
-
-    The digest (RiskWarning.digest) is DuckDB's 64-bit hash of the engine's values, lists as they are — everything
-    a run writes but the first-signal date, which is compared on its own: it may only move earlier. (Four times
-    cheaper than an MD5 of their JSON; a DuckDB upgrade that changed the hash would rewrite each warning once.)
-    The stored columns (codes joined with ";", lists as JSON text, the ten largest points as [[indicator, points],
-    …]) are built in DuckDB and only for the rows to write: a same-data re-run builds none."""
-    import duckdb
-
-    names = ("household_id", "pk", "grade", "digest", "first_signal_date")
-    types = (pa.int64(), pa.int64(), pa.string(), pa.string(), pa.date32())
-    columns = list(zip(*existing, strict=True)) if existing else [() for _ in names]
-    open_ = pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types, strict=True)})
-    con = duckdb.connect()
-    try:
-        con.register("w", warnings)
-        con.register("open_", open_)
-        con.execute(
-            "CREATE TEMP TABLE d AS SELECT n.household_id, n.digest, o.pk, o.grade AS old_grade, "
-            "(o.pk IS NULL OR o.digest IS DISTINCT FROM n.digest OR n.first_signal_date < o.first_signal_date) "
-            "AS write FROM (SELECT household_id, first_signal_date, printf('%016x', hash(village_code, grade, "
-            "score, risk_types, reasons, sources, rules, points[1:10])) AS digest FROM w) AS n "
-            "LEFT JOIN open_ AS o USING (household_id)"
-        )
-        rows = con.sql(
-            "SELECT w.household_id, w.village_code, w.grade, w.score, array_to_string(w.risk_types, ';') "
-            "AS risk_types, CAST(to_json(w.reasons) AS VARCHAR) AS reasons, CAST(to_json(w.sources) AS VARCHAR) "
-            "AS sources, array_to_string(w.rules, ';') AS rules, CAST(to_json(list_transform(w.points[1:10], "
-            "lambda p: [to_json(p.code), to_json(p.points)])) AS VARCHAR) AS points, "
-            # SQLite stores a date as its ISO text (what Django's adapt_datefield_value gives); PostgreSQL takes it
-            "CAST(w.first_signal_date AS VARCHAR) AS first_signal_date, d.digest, d.pk, d.old_grade "
-            "FROM w JOIN d USING (household_id) WHERE d.write ORDER BY w.household_id"
-        ).to_arrow_table()
-        ((same,),) = con.execute("SELECT count(*) FROM d WHERE NOT d.write").fetchall()
-        gone = con.sql(
-            "SELECT household_id, pk FROM open_ ANTI JOIN w USING (household_id) ORDER BY household_id"
-        ).fetchall()
-    finally:
-        con.close()
-    return rows, same, dict(gone)
-
-
-def _current_grades(household_ids: list[int] | None) -> pa.Table:
-    """The stored grades of the households about to be written (read before the write transaction, columnar)."""
-    table = connection.ops.quote_name(HouseholdGrade._meta.db_table)
-    where = ""
-    if household_ids is not None:
-        where = f"WHERE household_id IN ({', '.join(str(int(i)) for i in household_ids) or 'NULL'})"
-    got = extract.fetch(f"SELECT household_id, grade, score, rules FROM {table} {where}")
-    schema = pa.schema([("household_id", pa.int64()), ("grade", pa.string()), ("score", pa.float64()),
-                        ("rules", pa.string())])  # fmt: skip
-    return pa.table(
-        {
-            f.name: pa.nulls(got.num_rows, f.type)
-            if pa.types.is_null(got.column(f.name).type)
-            else got.column(f.name).cast(f.type)
-            for f in schema
-        }
-    )
-
-
-def _grades_write(run: ScreeningRun, grades: pa.Table, current: pa.Table, stamp) -> int:
-    """Insert or update only the households whose grade, score or triggers changed since the last run: the
-    comparison runs in DuckDB over Arrow, the write is one executemany of upserts (a row a concurrent run added
-    in between is updated, not duplicated)."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        con.register("new", grades.select(["household_id", "village_code", "grade", "score", "fired_rules"]))
-        con.register("cur", current)
-        todo = con.sql(
-            "SELECT n.household_id, n.village_code, n.grade, n.score, LEFT(COALESCE(n.fired_rules, ''), 400) AS rules "
-            "FROM new AS n LEFT JOIN cur AS c ON c.household_id = n.household_id "
-            "WHERE c.household_id IS NULL OR c.grade <> n.grade OR ROUND(c.score, 2) <> ROUND(n.score, 2) "
-            "OR COALESCE(c.rules, '') <> LEFT(COALESCE(n.fired_rules, ''), 400)"
-        ).to_arrow_table()
-    finally:
-        con.close()
-    if not todo.num_rows:
-        return 0
-    as_of = connection.ops.adapt_datefield_value(run.as_of)
-    n = todo.num_rows
-    params = list(
-        zip(
-            *(
-                todo.column(c).to_pylist()
-                for c in ("household_id", "village_code", "grade", "score", "rules")
-            ),
-            [as_of] * n,
-            [run.pk] * n,
-            [stamp] * n,
-            strict=True,
-        )
-    )
-    table = connection.ops.quote_name(HouseholdGrade._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} (household_id, village_code, grade, score, rules, as_of, run_id, updated_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (household_id) DO UPDATE SET "
-            "village_code = excluded.village_code, grade = excluded.grade, score = excluded.score, "
-            "rules = excluded.rules, as_of = excluded.as_of, run_id = excluded.run_id, updated_at = excluded.updated_at",
-            params,
-        )
-    return n
