@@ -103,14 +103,18 @@ def log_changes(entries: Iterable[ChangeLog]) -> None:
 
 
 def log_rows(
-    rows: Iterable[tuple[str, int, int | None, str, Mapping[str, Any] | None, Mapping[str, Any] | None]],
+    rows: Iterable[
+        tuple[str, int, int | None, str, Mapping[str, Any] | str | None, Mapping[str, Any] | str | None]
+    ],
     *,
     actor_id: int | None = None,
     at: dt.datetime | None = None,
 ) -> int:
     """The bulk form of `log_changes` for passes that log hundreds of thousands of entries at once (screening):
     rows of (entity, entity_id, household_id, action, before, after) sharing one actor, time and context, written
-    with executemany in the caller's transaction without a model instance per entry."""
+    with executemany in the caller's transaction without a model instance per entry. A before or after may come
+    as JSON text already (built set-based, e.g. in DuckDB): it is stored as it is, so it must hold no personal
+    value — text naming a personal key is refused, as it would bypass their encryption."""
     import json
 
     from django.db import connection
@@ -124,8 +128,16 @@ def log_rows(
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
 
-    def js(value: Mapping[str, Any] | None) -> str | None:
-        return None if value is None else json.dumps(snapshot(value))
+    def js(value: Mapping[str, Any] | str | None) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if any(f'"{key}"' in value for key in PERSONAL_KEYS):
+                raise ValueError(
+                    f"change-log JSON text with a personal key must be given as a mapping: {value[:80]}"
+                )
+            return value
+        return json.dumps(snapshot(value))
 
     params = [
         (

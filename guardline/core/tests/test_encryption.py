@@ -296,3 +296,18 @@ def test_production_refuses_to_start_without_encryption_keys(tmp_path):
     }
     result = check(keys | {"GUARDLINE_CRYPTO_MODE": "sm"})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_change_log_json_text_may_not_carry_personal_values(households):
+    from guardline.core.changelog import log_rows
+
+    household = households["A"]
+    assert log_rows([("warning", 0, household.pk, "open", None, '{"grade": "red", "run": 1}')]) == 1
+    assert ChangeLog.objects.get(entity="warning").after == {"grade": "red", "run": 1}
+    with pytest.raises(ValueError, match="personal key"):
+        log_rows([("member", 1, household.pk, "update", None, '{"id_number": "110101199003070011"}')])
+    # As a mapping, the same value is encrypted like the column it comes from.
+    log_rows([("member", 1, household.pk, "update", None, {"id_number": "110101199003070011"})])
+    stored = ChangeLog.objects.get(entity="member").after["id_number"]
+    assert stored.startswith("v1:aes:") and reveal({"id_number": stored})["id_number"] == "110101199003070011"

@@ -43,6 +43,11 @@ def _check_first_run(run):
     with_feeds = [w for w in open_ if w.sources]
     assert with_feeds, "some warnings rest on department data"
     assert ChangeLog.objects.filter(entity="warning", action="open").count() == run.opened
+    entries = {e.household_id: e for e in ChangeLog.objects.filter(entity="warning", action="open")}
+    for w in open_:
+        entry = entries[w.household_id]
+        assert entry.before is None
+        assert entry.after == {"grade": w.grade, "score": w.score, "risk_types": w.risk_types, "run": run.pk}
 
 
 def _check_second_run(first):
@@ -93,6 +98,28 @@ def test_a_rerun_rewrites_only_the_warnings_whose_content_changed(screened_count
     assert third.updated + third.unchanged + third.closed == first.opened
     assert all(w.updated_at >= third.started_at for w in changed)
     line.delete()
+
+
+def test_grades_are_updated_in_place_also_when_a_concurrent_run_wrote_them_first(
+    screened_county, monkeypatch
+):
+    from guardline.screening import writeback_services
+
+    screening_run()
+    graded = dict(HouseholdGrade.objects.values_list("household_id", "score"))
+    ids = set(HouseholdGrade.objects.values_list("pk", flat=True))
+    # A stale stored grade is rewritten by an UPDATE of that row.
+    HouseholdGrade.objects.filter(pk__in=list(ids)[:5]).update(score=-1, grade="green")
+    screening_run()
+    assert dict(HouseholdGrade.objects.values_list("household_id", "score")) == graded
+    # Rows that appear after the run read the stored grades (another run got there first): the bulk insert skips
+    # them, and they are upserted instead of failing or doubling.
+    HouseholdGrade.objects.update(score=-1)
+    empty = writeback_services.current_grades([])
+    monkeypatch.setattr(writeback_services, "current_grades", lambda household_ids: empty)
+    screening_run()
+    assert dict(HouseholdGrade.objects.values_list("household_id", "score")) == graded
+    assert set(HouseholdGrade.objects.values_list("pk", flat=True)) == ids
 
 
 def test_rules_are_validated_before_they_are_stored(db):
