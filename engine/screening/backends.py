@@ -26,6 +26,7 @@ class DuckDBBackend:
 
         self.con = duckdb.connect()
         self._tables: dict[str, pa.Table] = {}
+        self._views: set[str] = set()
         self.con.execute(
             f"SET memory_limit = '{memory_limit or os.environ.get('GUARDLINE_DUCKDB_MEMORY', '4GB')}'"
         )
@@ -40,8 +41,11 @@ class DuckDBBackend:
         self.con.register(name, table)
 
     def run(self, name: str, sql: str) -> None:
-        self.con.execute(f"DROP TABLE IF EXISTS {name}")
+        view = is_view(sql)
+        self.con.execute(f"DROP {'VIEW' if view else 'TABLE'} IF EXISTS {name}")
         self.con.execute(sql)
+        if view:
+            self._views.add(name)
 
     def query(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
@@ -51,6 +55,9 @@ class DuckDBBackend:
         for name in names:
             if self._tables.pop(name, None) is not None:
                 self.con.unregister(name)
+            elif name in self._views:
+                self._views.discard(name)
+                self.con.execute(f"DROP VIEW IF EXISTS {name}")
             else:
                 self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
@@ -114,11 +121,16 @@ def spark_sql(sql: str) -> str:
     return tree.transform(_double_division).sql(dialect="spark")
 
 
+def is_view(sql: str) -> bool:
+    """Whether a step creates a view (read once by a later step) rather than a table."""
+    return sql.lstrip().upper().startswith("CREATE VIEW")
+
+
 def to_spark_sql(sql: str) -> tuple[str, str]:
-    """`CREATE TABLE name AS SELECT …` in DuckDB dialect → (name, the SELECT in Spark dialect)."""
+    """`CREATE TABLE|VIEW name AS SELECT …` in DuckDB dialect → (name, the SELECT in Spark dialect)."""
     tree = sqlglot.parse_one(sql, read="duckdb")
     if not isinstance(tree, exp.Create) or tree.expression is None:
-        raise ValueError("screening steps are CREATE TABLE … AS SELECT statements")
+        raise ValueError("screening steps are CREATE TABLE|VIEW … AS SELECT statements")
     name = tree.this.name
     return name, tree.expression.transform(_double_division).sql(dialect="spark")
 
@@ -165,9 +177,11 @@ class SparkBackend:
 
     def run(self, name: str, sql: str) -> None:
         view, select = to_spark_sql(sql)
-        df = self.spark.sql(select).cache()
-        df.count()
-        self._cached.append(df)
+        df = self.spark.sql(select)
+        if not is_view(sql):  # a view is read once, by the next step: nothing to cache
+            df = df.cache()
+            df.count()
+            self._cached.append(df)
         df.createOrReplaceTempView(view)
         self._views.append(view)
 

@@ -33,8 +33,8 @@ RELEASED_AFTER = {
     "pr_feat": ["p_feat"],
     "v_feat": ["ev"],
     "i_feat": ["household_years"],
-    "features": ["households", "m_feat", "e_feat", "pr_feat", "v_feat", "i_feat"],
-    "scored": ["features"],
+    # `features` is a view over these: they live until `scored` has read it.
+    "scored": ["features", "households", "m_feat", "e_feat", "pr_feat", "v_feat", "i_feat"],
 }
 
 SCHEMAS: dict[str, pa.Schema] = {

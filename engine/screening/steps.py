@@ -358,13 +358,15 @@ _ZERO_IF_NULL = tuple(
 
 
 def features(w: Window) -> str:
-    """One row per household: every feature, NULL-free where zero is the honest value."""
+    """One row per household: every feature, NULL-free where zero is the honest value. A view, which `scored`
+    reads once: materialising a province's ~100 feature columns first cost more than all the joins (at 1M
+    households the pass took 16.2-16.3 s with the table, 13.0-13.6 s with the view)."""
     zeroed = ",\n  ".join(f"COALESCE(x.{c}, 0) AS {c}" for c in _ZERO_IF_NULL)
     dates = ", ".join(f"x.{c}" for c in DATE_COLUMNS)
     texts = ", ".join(f"x.{c}" for c in TEXT_COLUMNS)
     counts = ", ".join(f"COALESCE(x.n_{f}, 0) AS n_{f}" for f in FEEDS)
     return f"""
-CREATE TABLE features AS
+CREATE VIEW features AS
 SELECT x.household_id, x.household_no, x.village_code, x.size, x.income_year, x.gross, x.net, x.adj_net,
   x.med_max_stay_oop, x.labour_edu_years,
   x.net / x.year_size AS pc_net,
@@ -471,7 +473,8 @@ FROM (
 def sequence(
     w: Window, rules: list[tuple[str, str, str]], keep_params: Sequence[str] | None = None
 ) -> list[tuple[str, str]]:
-    """The whole screening as (table, SQL) pairs in execution order (`keep_params`: see `scored`)."""
+    """The whole screening as (table, SQL) pairs in execution order (`keep_params`: see `scored`); each is a
+    CREATE TABLE … AS SELECT, or a CREATE VIEW for a step that only one later step reads."""
     return [
         ("m_feat", member_features(w)),
         ("ev", known_events(w)),
