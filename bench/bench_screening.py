@@ -106,7 +106,7 @@ def measure(db: Path, as_of: date) -> dict:
     out["peak_rss_gib_first"] = round(vm_hwm_gib(), 2)
     # The floor reads the same tables again, after the run: a copy kept from the run itself would add a
     # province's inputs to the run's peak memory (the run frees them as soon as the engine is done with them).
-    inputs = extract.screening_inputs()
+    inputs = extract.screening_inputs(as_of=as_of)
     out["rows"] = {k: v.num_rows for k, v in inputs.items()}
     out["floor_s"] = floor(inputs)
     del inputs

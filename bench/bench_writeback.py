@@ -53,7 +53,7 @@ def main() -> None:
     from guardline.screening import extract, services, writeback_services
     from guardline.screening.models import ScreeningRun
 
-    inputs = extract.screening_inputs()
+    inputs = extract.screening_inputs(as_of=AS_OF)
     villages = set(inputs["households"].column("village_code").to_pylist())
     result = screen(
         inputs,

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from django.db import connection
 
 from engine.screening.run import SCHEMAS
+from engine.screening.steps import Window
 from guardline.ingest.models import FeedEvent
 from guardline.registry.models import Household, HouseholdYear, Member
 
@@ -25,7 +26,19 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _queries(household_ids: list[int] | None, village_codes: list[str] | None) -> dict[str, str]:
+def _event_window(as_of: dt.date | None) -> str:
+    """The events a screening at `as_of` can read: dated within the engine's longest look-back
+    (engine.screening.steps.Window: 24 months up to as_of), the same bounds the engine applies — so that a
+    county's years of history do not make every pass read, convert and drop them. Empty without `as_of`."""
+    if as_of is None:
+        return ""
+    window = Window.at(as_of)
+    return f" AND event_date > '{window.months24.isoformat()}' AND event_date <= '{window.as_of.isoformat()}'"
+
+
+def _queries(
+    household_ids: list[int] | None, village_codes: list[str] | None, as_of: dt.date | None = None
+) -> dict[str, str]:
     h, m, y = _q(Household._meta.db_table), _q(Member._meta.db_table), _q(HouseholdYear._meta.db_table)
     linked, at_village = _LINKED, _AT_VILLAGE
     hh_filter = m_filter = y_filter = ""
@@ -51,6 +64,8 @@ def _queries(household_ids: list[int] | None, village_codes: list[str] | None) -
         # A few households: this OR form is what looks each of them up in the index.
         ev_where = f"(link_status = {linked} AND household_id IN ({ids})) OR (link_status = {at_village}"
         ev_where += f" AND {in_village})" if in_village else ")"
+        ev_where = f"({ev_where})"
+    ev_where += _event_window(as_of)
     # No covering index for the members: at 1M (3.5M members) the scan reads the same 4.1 s with one; SQLite
     # decodes the rows in ~0.7 s, the rest is the driver building Arrow value by value.
     return {
@@ -82,14 +97,15 @@ def _events_select() -> str:
     )
 
 
-def _events_split(cut: int) -> list[str]:
-    """The full pass's events (`_queries(None, None)["events"]`) as three disjoint queries: linked events of the
-    households up to `cut`, those above it, and village-level events; each one range of the covering index."""
-    select, cut = _events_select(), int(cut)
+def _events_split(cut: int, as_of: dt.date | None = None) -> list[str]:
+    """The full pass's events (`_queries(None, None, as_of)["events"]`) as three disjoint queries: linked events
+    of the households up to `cut`, those above it, and village-level events; each one range of the covering
+    index."""
+    select, cut, window = _events_select(), int(cut), _event_window(as_of)
     return [
-        f"{select} WHERE link_status = {_LINKED} AND household_id <= {cut}",
-        f"{select} WHERE link_status = {_LINKED} AND household_id > {cut}",
-        f"{select} WHERE link_status = {_AT_VILLAGE}",
+        f"{select} WHERE link_status = {_LINKED} AND household_id <= {cut}{window}",
+        f"{select} WHERE link_status = {_LINKED} AND household_id > {cut}{window}",
+        f"{select} WHERE link_status = {_AT_VILLAGE}{window}",
     ]
 
 
@@ -195,12 +211,15 @@ def _conform(name: str, table: pa.Table) -> pa.Table:
 
 
 def screening_inputs(
-    household_ids: list[int] | None = None, village_codes: list[str] | None = None
+    household_ids: list[int] | None = None,
+    village_codes: list[str] | None = None,
+    as_of: dt.date | None = None,
 ) -> dict[str, pa.Table]:
-    """All active households (or just `household_ids`, with their villages' village-level events). The scans of a
-    full pass run side by side, each on its own ADBC connection (the drivers release the GIL); the events, by far
-    the longest, are read in two halves by household so that no single scan is the critical path."""
-    queries = _queries(household_ids, village_codes)
+    """All active households (or just `household_ids`, with their villages' village-level events); with `as_of`,
+    only the events a screening at that date reads (`_event_window`). The scans of a full pass run side by side,
+    each on its own ADBC connection (the drivers release the GIL); the events, by far the longest, are read in two
+    halves by household so that no single scan is the critical path."""
+    queries = _queries(household_ids, village_codes, as_of)
     if household_ids is not None or not _columnar():
         return {name: _conform(name, fetch(sql)) for name, sql in queries.items()}
     from concurrent.futures import ThreadPoolExecutor
@@ -208,7 +227,7 @@ def screening_inputs(
     parts = {name: [sql] for name, sql in queries.items()}
     cut = _household_midpoint() if village_codes is None else None
     if cut is not None:
-        parts["events"] = _events_split(cut)
+        parts["events"] = _events_split(cut, as_of)
     with ThreadPoolExecutor(max_workers=sum(len(p) for p in parts.values())) as pool:
         futures = {
             name: [pool.submit(lambda n, q: _conform(n, fetch(q)), name, sql) for sql in sqls]
@@ -231,7 +250,7 @@ def screening_inputs_export(directory: Path, as_of: dt.date) -> dict[str, int]:
     from .services import overrides_in_force, rules_in_force
 
     directory.mkdir(parents=True, exist_ok=True)
-    inputs = screening_inputs()
+    inputs = screening_inputs(as_of=as_of)
     rows = {}
     for name, table in inputs.items():
         pq.write_table(table, directory / f"{name}.parquet", compression="zstd")

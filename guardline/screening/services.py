@@ -211,7 +211,7 @@ def screening_run(
                 .values_list("village_code", flat=True)
                 .distinct()
             )
-        inputs = extract.screening_inputs(household_ids, villages)
+        inputs = extract.screening_inputs(household_ids, villages, as_of)
         if progress:
             progress("计算指标与等级", 1, 4)
         all_villages = inputs["households"].column("village_code").to_pylist()

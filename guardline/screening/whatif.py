@@ -43,8 +43,8 @@ class WhatIf:
     seconds: float = 0.0
 
 
-def _region_inputs(region: str) -> dict[str, pa.Table]:
-    inputs = extract.screening_inputs()
+def _region_inputs(region: str, as_of: date) -> dict[str, pa.Table]:
+    inputs = extract.screening_inputs(as_of=as_of)
     households = inputs["households"]
     households = households.filter(pc.starts_with(households.column("village_code"), region))
     ids = households.column("household_id")
@@ -89,7 +89,7 @@ def policy_whatif(*, user, region: str, changes: dict[str, float], as_of: date |
             raise ValidationError(str(exc)) from exc
     started = time.perf_counter()
     as_of = as_of or timezone.localdate()
-    inputs = _region_inputs(region)
+    inputs = _region_inputs(region, as_of)
     villages = inputs["households"].column("village_code").to_pylist()
     rules = rules_in_force()
     current = overrides_in_force(villages, as_of)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pyarrow as pa
 import pytest
@@ -175,3 +175,39 @@ def test_text_dates_are_their_first_ten_characters():
         col = pa.chunked_array([pa.array(texts[:1]), pa.array(texts[1:])])
         cut = pc.cast(pc.utf8_slice_codeunits(col, 0, 10), pa.date32())
         assert extract._text_dates(col).equals(cut), texts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_events_within_the_engines_look_back_are_read(tmp_path, monkeypatch):
+    """With the screening date, the extract reads the events dated in (as_of - 24 months, as_of], the engine's own
+    bounds: a county's older history is never read, and what the engine sees is the same."""
+    from engine.screening.steps import Window
+    from guardline.ingest.models import FeedEvent
+    from guardline.registry.models import Household
+
+    home = Household.objects.create(household_no="520526010000000001", village_code="520526001001")
+    as_of = date(2025, 6, 30)
+    window = Window.at(as_of)
+    dates = [date(2019, 1, 1), window.months24, window.months24 + timedelta(days=1), as_of,
+             date(2025, 7, 1)]  # fmt: skip
+    for n, when in enumerate(dates):
+        for status, household in (("linked", home), ("village", None)):
+            FeedEvent.objects.create(
+                feed="medical_settlement", key_hash=f"{status}{n}", event_date=when, village_code="520526001001",
+                household=household, link_status=status, amount=float(n), kind="", payload={},
+            )  # fmt: skip
+    inside = sorted([2.0, 3.0] * 2)
+
+    def amounts(*sqls: str) -> list[float]:
+        return sorted(a for sql in sqls for a in extract._fetch_cursor(sql).column("amount").to_pylist())
+
+    assert amounts(extract._queries(None, None)["events"]) == sorted([float(n) for n in range(5)] * 2)
+    assert amounts(extract._queries(None, None, as_of)["events"]) == inside
+    assert amounts(*extract._events_split(home.pk, as_of)) == inside
+    assert amounts(extract._queries([home.pk], ["520526001001"], as_of)["events"]) == inside
+    if connection.vendor == "sqlite":
+        path = _on_file(tmp_path, monkeypatch)
+        for sql in (extract._queries(None, None, as_of)["events"], *extract._events_split(home.pk, as_of)):
+            assert "USING COVERING INDEX feedevent_screening_cover" in _plan(path, sql)
+    got = extract.screening_inputs(as_of=as_of)["events"]
+    assert sorted(got.column("amount").to_pylist()) == inside
