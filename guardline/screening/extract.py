@@ -33,7 +33,11 @@ def _event_window(as_of: dt.date | None) -> str:
     if as_of is None:
         return ""
     window = Window.at(as_of)
-    return f" AND event_date > '{window.months24.isoformat()}' AND event_date <= '{window.as_of.isoformat()}'"
+    # SQLite: `+event_date` keeps the planner off the index on event_date alone. With the statistics of a real
+    # county it prefers that index for a date range, and then looks every event up in the table: at 1M households
+    # the extract took 219 s instead of 12 s. The covering index, by link status, stays the way in.
+    column = "+event_date" if connection.vendor == "sqlite" else "event_date"
+    return f" AND {column} > '{window.months24.isoformat()}' AND {column} <= '{window.as_of.isoformat()}'"
 
 
 def _queries(
