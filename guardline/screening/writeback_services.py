@@ -53,7 +53,7 @@ def results_write(
     scoped: list[int] | None,
     timings: dict[str, float] | None = None,
 ) -> tuple[int, int, int, int]:
-    """Set-based write-back: grades upserted only where they changed; warnings inserted, updated where their
+    """Set-based write-back: grades inserted or updated only where they changed; warnings inserted, updated where their
     content changed (RiskWarning.digest) and closed, with one executemany each, and their change-log entries in
     bulk — all in the caller's transaction. `warnings` is the engine's warning table
     (engine.screening.explain.WARNINGS_SCHEMA). Returns (opened, updated, unchanged, closed)."""
@@ -78,9 +78,8 @@ def results_write(
     del existing
     # New warnings, the bulk of a first run, go from Arrow columns to parameter tuples without a Python loop; the
     # constant columns are repeated, and their change-log entries' JSON was built in DuckDB.
-    new_count = rows.column(
-        "pk"
-    ).null_count  # the new ones come first (slices, not copies, of wide JSON rows)
+    # The new ones come first: slices, not copies, of wide JSON rows.
+    new_count = rows.column("pk").null_count
     new_rows = rows.slice(0, new_count)
     columns = [new_rows.column(name).to_pylist() for name in _STORED]
     constant = (RiskWarning.Status.OPEN, stamp, stamp, stamp, run.pk, run.pk, "")
