@@ -28,6 +28,7 @@ def jsonable(value: Any) -> Any:
 # Personal data in before/after is stored encrypted like the columns it comes from (guardline.core.crypto);
 # readers decrypt with `reveal` and then mask or show it as the page allows.
 PERSONAL_KEYS = frozenset({"id_number", "phone", "declarant_id_number", "declarant_phone"})
+_PERSONAL_JSON_KEYS = tuple(f'"{key}"' for key in PERSONAL_KEYS)  # as they would stand in JSON text
 
 
 def _protect(key: str, value: Any) -> Any:
@@ -132,7 +133,7 @@ def log_rows(
         if value is None:
             return None
         if isinstance(value, str):
-            if any(f'"{key}"' in value for key in PERSONAL_KEYS):
+            if any(key in value for key in _PERSONAL_JSON_KEYS):
                 raise ValueError(
                     f"change-log JSON text with a personal key must be given as a mapping: {value[:80]}"
                 )

@@ -1,6 +1,6 @@
 """The write-back of a screening pass: the engine's grades and warnings brought into the database in the caller's
-transaction — grades upserted only where they changed, warnings inserted, updated where their content changed
-(RiskWarning.digest) or closed, and their change-log entries in bulk. Called by services.screening_run."""
+transaction — grades inserted or updated only where they changed, warnings inserted, updated where their content
+changed (RiskWarning.digest) or closed, and their change-log entries in bulk. Called by services.screening_run."""
 
 from __future__ import annotations
 
@@ -256,15 +256,11 @@ def _grades_write(run: ScreeningRun, grades: pa.Table, current: pa.Table, stamp)
     as_of = connection.ops.adapt_datefield_value(run.as_of)
 
     def params(rows: pa.Table, key_last: bool) -> list[tuple]:
+        key = [rows.column("household_id").to_pylist()]
         values = [rows.column(c).to_pylist() for c in ("village_code", "grade", "score", "rules")]
-        n = rows.num_rows
-        key = rows.column("household_id").to_pylist()
-        constant = ([as_of] * n, [run.pk] * n, [stamp] * n)
-        return list(
-            zip(*values, *constant, key, strict=True)
-            if key_last
-            else zip(key, *values, *constant, strict=True)
-        )
+        constant = [repeat(as_of), repeat(run.pk), repeat(stamp)]
+        columns = [*values, *constant, *key] if key_last else [*key, *values, *constant]
+        return list(zip(*columns, strict=False))  # repeat() is endless
 
     fresh = todo.filter(todo.column("fresh"))
     changed = todo.filter(pc.invert(todo.column("fresh")))
