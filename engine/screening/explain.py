@@ -10,12 +10,14 @@ calls, which follow the same format-spec language for the specs a template may u
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from datetime import date
 from string import Formatter
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from . import steps
@@ -39,6 +41,7 @@ WARNINGS_SCHEMA = pa.schema(
         ("rules", pa.list_(pa.string())),
         ("points", pa.list_(pa.struct([("code", pa.string()), ("points", pa.float64())]))),
         ("contributions", pa.list_(pa.struct([("code", pa.string()), ("value", pa.float64())]))),
+        ("digest", pa.string()),  # of the explanation's inputs (`digests`); NULL when not computed
     ]
 )
 
@@ -250,7 +253,8 @@ SELECT
   CAST(COALESCE({first_fired}, {any_date}, DATE '{as_of.isoformat()}') AS DATE) AS first_signal_date,
   fired_codes AS rules,
   list_transform(positive, lambda x: {{'code': x.code, 'points': x.points}}) AS points,
-  {contributions} AS contributions
+  {contributions} AS contributions,
+  {"digest" if "digest" in has else "CAST(NULL AS VARCHAR)"} AS digest
 FROM unique_risks
 ORDER BY household_id
 """
@@ -258,6 +262,42 @@ ORDER BY household_id
 
 def _contrib_sql() -> str:
     return "STRUCT(code VARCHAR, value DOUBLE)[]"
+
+
+def fingerprint(rules: Sequence[Rule], schema: pa.Schema, with_contributions: bool, scorer: str = "") -> str:
+    """Everything besides a details row that decides its explanation: the explanation query compiled from the
+    rules (conditions' codes, reason templates, severities, risk types) and the catalogue, and the scorer (a
+    learned model's identity). Any change to them changes every digest, so every warning is explained again."""
+    sql = explain_sql(rules, schema, date(2000, 1, 1), with_contributions)
+    return hashlib.sha256(f"{sql}\x00{scorer}".encode()).hexdigest()[:16]
+
+
+def digests(details: pa.Table, fingerprint: str, known: pa.Table | None = None) -> pa.Table:
+    """Per details row, in order: `digest`, DuckDB's 64-bit hash (16 hex digits) of the fingerprint and every value
+    of the row — the inputs of its explanation —, and `known`, whether `known` (household_id, digest: the open
+    warnings as stored) holds that very digest for the household. Equal digests give equal explanations, but for
+    a first-signal date that falls back to the screening date, which a stored warning keeps when earlier; so a
+    known warning need not be explained again. (A DuckDB upgrade that changed the hash would explain and rewrite
+    each warning once.)"""
+    names = [n for n in details.column_names if n != "digest"]
+    values = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
+    # The row's position is given, not numbered in SQL: ROW_NUMBER() OVER () promises no order.
+    rows = details.select(names).append_column("_n", pa.array(np.arange(details.num_rows, dtype=np.int64)))
+    if known is None:
+        known = pa.table({"household_id": pa.array([], pa.int64()), "digest": pa.array([], pa.string())})
+    con = duckdb.connect()
+    try:
+        con.register("details", rows)
+        con.register("known", known)
+        return con.sql(
+            f"SELECT d.digest, EXISTS (SELECT 1 FROM known AS k WHERE k.household_id = d.household_id "
+            f"AND k.digest = d.digest) AS known FROM ("
+            f"  SELECT _n, household_id, printf('%016x', hash({_lit(fingerprint)}, {values})) AS digest"
+            f"  FROM details"
+            f") AS d ORDER BY d._n"
+        ).to_arrow_table()
+    finally:
+        con.close()
 
 
 # Up to this many warnings are explained in Python: compiling the query costs about 0.1 s, which a live re-screen
@@ -388,6 +428,7 @@ def explain_rows(
                 "rules": fired,
                 "points": [{"code": c, "points": p} for c, p in points],
                 "contributions": [{"code": c, "value": v} for c, v in contrib],
+                "digest": row.get("digest"),
             }
         )
     return out

@@ -5,6 +5,7 @@ dates) are put into words only for the households that get a warning, so explain
 from __future__ import annotations
 
 import gc
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -16,12 +17,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import steps
 from .backends import DuckDBBackend, SparkBackend
 from .backends import backend as make_backend
 from .catalogue import INDICATORS, default_weights
-from .explain import explain_table
+from .explain import digests, explain_table, fingerprint
 from .model import ScreeningModel
 from .params import PARAM_NAMES, Override, resolve
 from .rules import DEFAULT_RULES, Rule, compiled
@@ -139,6 +141,9 @@ class ScreenResult:
     features: pa.Table | None = None  # every feature, value, share and point (with_features=True)
     scorer: str = "index"  # "index" or "model": what graded beyond the triggers
     scorer_note: str = ""  # why (a model that does not beat the index is not used, and this says so)
+    # household_id, digest: red or yellow households whose open warning `known` held exactly (not explained again)
+    kept: pa.Table = field(default_factory=lambda: pa.table({"household_id": pa.array([], pa.int64()),
+                                                              "digest": pa.array([], pa.string())}))  # fmt: skip
 
     @cached_property
     def warnings(self) -> list[WarningOut]:
@@ -164,6 +169,7 @@ def screen(
     progress: Callable[[str], None] | None = None,
     model: ScreeningModel | None = None,
     consume: bool = False,
+    known: pa.Table | None = None,
 ) -> ScreenResult:
     """Grade every household of `inputs` as of `as_of` (see engine.screening.steps for the input tables).
 
@@ -173,7 +179,11 @@ def screen(
     `inputs` are Arrow tables; with a SparkBackend they may also be Spark DataFrames (e.g. read from Parquet on a
     cluster by engine.screening.spark_job), which never pass through this process. With `consume`, the input
     tables are taken out of the `inputs` dict as soon as no step needs them, so that a caller handing over a
-    province's tables does not keep them alive through grading and explaining."""
+    province's tables does not keep them alive through grading and explaining.
+
+    `known` (household_id, digest) are the open warnings as stored: a red or yellow household whose explanation's
+    inputs hash to its stored digest (explain.digests) is not explained again but listed in `kept` — on a daily
+    re-run, most of them."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     runner = make_backend(backend) if isinstance(backend, str) else backend
@@ -246,6 +256,16 @@ def screen(
         )
         timings["fetch"] = time.perf_counter() - t
         t = time.perf_counter()
+        scorer_id = json.dumps(model.meta, sort_keys=True, default=str) if scorer == "model" and model else ""
+        fp = fingerprint(list(rules), details.schema, scorer == "model", scorer_id)
+        hashed = digests(details, fp, known)
+        details = details.append_column("digest", hashed.column("digest"))
+        same = hashed.column("known")
+        kept = details.filter(same).select(["household_id", "digest"])
+        details = details.filter(pc.invert(same))
+        del hashed, same
+        timings["digest"] = time.perf_counter() - t
+        t = time.perf_counter()
         contributions = model.contributions(details) if scorer == "model" and model is not None else None
         warning_table = explain_table(details, list(rules), as_of, contributions)
         del details
@@ -261,6 +281,7 @@ def screen(
         features=features,
         scorer=scorer,
         scorer_note=note,
+        kept=kept,
     )
 
 

@@ -162,8 +162,10 @@ class RiskWarning(models.Model):
     graded_at = models.DateTimeField()  # when it reached its current grade: the response clock starts here
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=200, blank=True)
-    # A hash of what a run writes (village, grade, score, risk types, reasons, sources, rules, points): a run that
-    # finds the warning exactly as it was leaves the row alone. NULL on rows written before it existed — nullable,
+    # A hash of the explanation's inputs (engine.screening.explain.digests: the household's details row, the rules'
+    # compiled explanation and the scorer): a run that finds it unchanged neither explains the warning again nor
+    # rewrites the row. NULL on rows written before it existed (and older rows hold a hash of the written values:
+    # each is rewritten once) — nullable,
     # with no default, so that adding it is an ALTER TABLE ADD COLUMN on SQLite, not a remake of millions of rows.
     digest = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
     # The runs are provenance, never a lookup key: not indexed (a full pass writes hundreds of thousands of rows).

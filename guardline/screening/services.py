@@ -215,6 +215,7 @@ def screening_run(
         if progress:
             progress("计算指标与等级", 1, 4)
         all_villages = inputs["households"].column("village_code").to_pylist()
+        known = writeback_services.open_digests(household_ids)
         result = screen(
             inputs,
             as_of,
@@ -223,6 +224,7 @@ def screening_run(
             backend=backend,
             model=model,
             consume=True,  # the province's input tables are freed as soon as the engine is done with them
+            known=known,  # warnings found exactly as stored are not explained again
         )
         if progress:
             progress("写入预警", 2, 4)
@@ -231,7 +233,13 @@ def screening_run(
         with write_lock(), transaction.atomic(), writeback_services.page_cache_for_bulk_write():
             written: dict[str, float] = {}
             counts = writeback_services.results_write(
-                run, result.grades, current, result.warning_table, scoped=household_ids, timings=written
+                run,
+                result.grades,
+                current,
+                result.warning_table,
+                scoped=household_ids,
+                timings=written,
+                kept=result.kept,
             )
             run.households = result.grades.num_rows
             for grade, n in result.counts().items():

@@ -52,11 +52,14 @@ def results_write(
     warnings: pa.Table,
     scoped: list[int] | None,
     timings: dict[str, float] | None = None,
+    kept: pa.Table | None = None,
 ) -> tuple[int, int, int, int]:
     """Set-based write-back: grades inserted or updated only where they changed; warnings inserted, updated where their
     content changed (RiskWarning.digest) and closed, with one executemany each, and their change-log entries in
     bulk — all in the caller's transaction. `warnings` is the engine's warning table
-    (engine.screening.explain.WARNINGS_SCHEMA). Returns (opened, updated, unchanged, closed)."""
+    (engine.screening.explain.WARNINGS_SCHEMA); `kept` (household_id, digest) the red and yellow households the
+    engine found exactly as their open warning and did not explain again (ScreenResult.kept): left as they are,
+    not closed. Returns (opened, updated, unchanged, closed)."""
     now = timezone.now()
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
@@ -74,7 +77,7 @@ def results_write(
     if scoped is not None:
         open_qs = open_qs.filter(household_id__in=scoped)
     existing = list(open_qs.values_list("household_id", "pk", "grade", "digest", "first_signal_date"))
-    rows, unchanged, gone = _warnings_to_write(warnings, existing, run.pk)
+    rows, unchanged, gone = _warnings_to_write(warnings, existing, run.pk, kept)
     del existing
     # New warnings, the bulk of a first run, go from Arrow columns to parameter tuples without a Python loop; the
     # constant columns are repeated, and their change-log entries' JSON was built in DuckDB.
@@ -159,34 +162,35 @@ _STORED = ("household_id", "village_code", "grade", "score", "risk_types", "reas
 
 
 def _warnings_to_write(
-    warnings: pa.Table, existing: list[tuple], run_pk: int
+    warnings: pa.Table, existing: list[tuple], run_pk: int, kept: pa.Table | None = None
 ) -> tuple[pa.Table, int, dict[int, int]]:
     """The engine's warnings against the open ones (household_id, pk, grade, digest, first_signal_date), in
     DuckDB: (the rows to insert or update — the stored columns (_STORED), the open warning's pk and grade, NULL for a
     new one, and the JSON of a new one's change-log entry; new ones first —, how many are found again exactly as
     they were, {household_id: pk} of the open ones to close).
 
-    The digest (RiskWarning.digest) is DuckDB's 64-bit hash of the engine's values, lists as they are — everything
-    a run writes but the first-signal date, which is compared on its own: it may only move earlier. (Four times
-    cheaper than an MD5 of their JSON; a DuckDB upgrade that changed the hash would rewrite each warning once.)
-    The stored columns (codes joined with ";", lists as JSON text, the ten largest points as [[indicator, points],
-    …]) are built in DuckDB and only for the rows to write: a same-data re-run builds none."""
+    The digest (RiskWarning.digest) is the engine's hash of the explanation's inputs (explain.digests): a warning
+    is written when it is new, its digest changed, or its first-signal date moved earlier (it may only move
+    earlier). The households in `kept` were found exactly as stored and not explained: never closed. The stored
+    columns (codes joined with ";", lists as JSON text, the ten largest points as [[indicator, points], …]) are
+    built in DuckDB and only for the rows to write."""
     import duckdb
 
     names = ("household_id", "pk", "grade", "digest", "first_signal_date")
     types = (pa.int64(), pa.int64(), pa.string(), pa.string(), pa.date32())
     columns = list(zip(*existing, strict=True)) if existing else [() for _ in names]
     open_ = pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types, strict=True)})
+    if kept is None:
+        kept = pa.table({"household_id": pa.array([], pa.int64()), "digest": pa.array([], pa.string())})
     con = duckdb.connect()
     try:
         con.register("w", warnings)
         con.register("open_", open_)
+        con.register("kept", kept)
         con.execute(
-            "CREATE TEMP TABLE d AS SELECT n.household_id, n.digest, o.pk, o.grade AS old_grade, "
-            "(o.pk IS NULL OR o.digest IS DISTINCT FROM n.digest OR n.first_signal_date < o.first_signal_date) "
-            "AS write FROM (SELECT household_id, first_signal_date, printf('%016x', hash(village_code, grade, "
-            "score, risk_types, reasons, sources, rules, points[1:10])) AS digest FROM w) AS n "
-            "LEFT JOIN open_ AS o USING (household_id)"
+            "CREATE TEMP TABLE d AS SELECT w.household_id, w.digest, o.pk, o.grade AS old_grade, "
+            "(o.pk IS NULL OR o.digest IS DISTINCT FROM w.digest OR w.first_signal_date < o.first_signal_date) "
+            "AS write FROM w LEFT JOIN open_ AS o USING (household_id)"
         )
         rows = con.sql(
             "SELECT w.household_id, w.village_code, w.grade, w.score, array_to_string(w.risk_types, ';') "
@@ -201,13 +205,35 @@ def _warnings_to_write(
             "FROM w JOIN d USING (household_id) WHERE d.write ORDER BY d.pk IS NOT NULL, w.household_id",
             params={"run": run_pk},
         ).to_arrow_table()
-        ((same,),) = con.execute("SELECT count(*) FROM d WHERE NOT d.write").fetchall()
+        ((same,),) = con.execute(
+            "SELECT (SELECT count(*) FROM d WHERE NOT d.write) + (SELECT count(*) FROM kept SEMI JOIN open_ "
+            "USING (household_id))"
+        ).fetchall()
         gone = con.sql(
-            "SELECT household_id, pk FROM open_ ANTI JOIN w USING (household_id) ORDER BY household_id"
+            "SELECT household_id, pk FROM open_ ANTI JOIN w USING (household_id) ANTI JOIN kept USING (household_id) "
+            "ORDER BY household_id"
         ).fetchall()
     finally:
         con.close()
     return rows, same, dict(gone)
+
+
+def open_digests(household_ids: list[int] | None) -> pa.Table:
+    """(household_id, digest) of the open warnings of the households about to be screened (read before the engine
+    runs, columnar): what lets the engine skip explaining the warnings it would find exactly as they are."""
+    table = connection.ops.quote_name(RiskWarning._meta.db_table)
+    where = f"status = '{RiskWarning.Status.OPEN}' AND digest IS NOT NULL"
+    if household_ids is not None:
+        where += f" AND household_id IN ({', '.join(str(int(i)) for i in household_ids) or 'NULL'})"
+    got = extract.fetch(f"SELECT household_id, digest FROM {table} WHERE {where}")
+    return pa.table(
+        {
+            "household_id": got.column("household_id").cast(pa.int64()),
+            "digest": got.column("digest").cast(pa.string())
+            if not pa.types.is_null(got.column("digest").type)
+            else pa.nulls(got.num_rows, pa.string()),
+        }
+    )
 
 
 def current_grades(household_ids: list[int] | None) -> pa.Table:

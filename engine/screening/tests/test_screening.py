@@ -210,3 +210,35 @@ def test_explaining_in_sql_and_in_python_agree(inputs, monkeypatch):
         for small in (0, table.num_rows)
     ]
     assert with_model[0] == with_model[1] and any("模型预测" in r for r in with_model[0][0]["reasons"])
+
+
+def test_known_warnings_are_not_explained_again(inputs, result):
+    """A re-run that is told the stored digests explains only the warnings whose inputs changed; the rest are
+    listed as kept, and a changed reason template changes every digest."""
+    table = result.warning_table
+    assert table.num_rows > 100 and table.column("digest").null_count == 0
+    assert all(len(d) == 16 for d in table.column("digest").to_pylist())
+    assert result.kept.num_rows == 0  # nothing was known
+    known = table.select(["household_id", "digest"])
+    again = screen(inputs, AS_OF, known=known)
+    assert again.warning_table.num_rows == 0
+    assert sorted(again.kept.column("household_id").to_pylist()) == sorted(
+        known.column("household_id").to_pylist()
+    )
+    assert again.kept.column("digest").to_pylist() == known.column("digest").to_pylist()
+
+    # One stored digest differs (a warning written before, or by other inputs): that one alone is explained, and
+    # exactly as a run without `known` explains it.
+    digests = known.column("digest").to_pylist()
+    digests[3] = "0" * 16
+    stale = known.set_column(1, "digest", pa.array(digests, pa.string()))
+    once = screen(inputs, AS_OF, known=stale)
+    assert once.warning_table.to_pylist() == table.slice(3, 1).to_pylist()
+    assert once.kept.num_rows == table.num_rows - 1
+
+    # The same inputs explained with another reason template: every digest changes.
+    reworded = [
+        replace(r, reason=r.reason + "。") if r.code == DEFAULT_RULES[0].code else r for r in DEFAULT_RULES
+    ]
+    other = screen(inputs, AS_OF, rules=reworded, known=known)
+    assert other.kept.num_rows == 0 and other.warning_table.num_rows == table.num_rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
+from dataclasses import replace
 
 import openpyxl
 import pytest
@@ -15,7 +16,12 @@ from guardline.core.models import ChangeLog
 from guardline.regions.models import MonitoringLine, Region
 from guardline.registry.models import Household
 from guardline.screening.models import HouseholdGrade, RiskWarning, ScreeningRun
-from guardline.screening.services import screening_parameter_set, screening_rule_save, screening_run
+from guardline.screening.services import (
+    rules_in_force,
+    screening_parameter_set,
+    screening_rule_save,
+    screening_run,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +104,17 @@ def test_a_rerun_rewrites_only_the_warnings_whose_content_changed(screened_count
     assert third.updated + third.unchanged + third.closed == first.opened
     assert all(w.updated_at >= third.started_at for w in changed)
     line.delete()
+    # Reworded reasons: the engine explains every warning again (their digests cover the explanation itself), and
+    # those of the rule read the new words.
+    fired = (
+        RiskWarning.objects.filter(status="open").exclude(rules="").values_list("rules", flat=True).first()
+    )
+    rule = next(r for r in rules_in_force() if r.code == fired.split(";")[0])
+    screening_rule_save(actor=None, rule=replace(rule, reason=rule.reason + "（复核）"))
+    fourth = screening_run()
+    assert fourth.unchanged == 0 and fourth.updated + fourth.opened == fourth.red + fourth.yellow
+    worded = [w for w in RiskWarning.objects.filter(status="open") if rule.code in w.rules.split(";")]
+    assert worded and all(any(r.endswith("（复核）") for r in w.reasons) for w in worded)
 
 
 def test_grades_are_updated_in_place_also_when_a_concurrent_run_wrote_them_first(
