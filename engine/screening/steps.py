@@ -205,7 +205,7 @@ CREATE TABLE e_feat AS
 SELECT household_id,
   {_money_sum(f"CASE WHEN {in12(med)} THEN amount ELSE 0 END")} AS med_oop_12m,
   SUM(CASE WHEN {in12(med)} THEN 1 ELSE 0 END) AS med_stays_12m,
-  SUM(CASE WHEN ({med}) AND event_date > {_d(w.months3)} THEN amount ELSE 0 END) AS med_oop_3m,
+  {_money_sum(f"CASE WHEN ({med}) AND event_date > {_d(w.months3)} THEN amount ELSE 0 END")} AS med_oop_3m,
   MAX(CASE WHEN {in12(med)} THEN amount END) AS med_max_stay_oop,
   MIN(CASE WHEN {in12(med)} AND amount > 0 THEN event_date END) AS med_first_date,
   SUM(CASE WHEN {in12(illness)} THEN 1 ELSE 0 END) AS new_illness_12m,
