@@ -15,7 +15,9 @@ Timed, in one fresh process per database (so peak RSS is this run's own, VmHWM):
               change-log entry. Stages: extract (ADBC → Arrow), engine (DuckDB), write-back (grades, warnings,
               change log), from the run's own progress marks.
   re-run      the same again, unchanged data: grades compared and not rewritten, every warning found again as it
-              was and left alone (RiskWarning.digest) — the daily case.
+              was (RiskWarning.digest: the engine does not explain it again) and left alone.
+  next day    a day's new events (the events' yearly count / 365, a random sample of the linked ones copied to
+              the next day) and the screening a day later: the daily case, in which some warnings change.
   floor       one DuckDB join + group-by of the feed events onto members and households, on the same Arrow
               tables the run extracted (no extract, no write-back): the least any screening over these rows costs.
 Then, in another process, the naive implementation (`--naive` households, default 10,000, its own database): a
@@ -74,11 +76,11 @@ def measure(db: Path, as_of: date) -> dict:
 
     from guardline.screening import extract, services
 
-    def one_run() -> dict:
+    def one_run(day: date = as_of) -> dict:
         marks: list[tuple[str, float]] = []
         t0 = time.perf_counter()
         run = services.screening_run(
-            as_of=as_of, progress=lambda s, d, t: marks.append((s, time.perf_counter()))
+            as_of=day, progress=lambda s, d, t: marks.append((s, time.perf_counter()))
         )
         total = time.perf_counter() - t0
         at = dict(marks)
@@ -111,6 +113,14 @@ def measure(db: Path, as_of: date) -> dict:
     out["floor_s"] = floor(inputs)
     del inputs
     out["rerun"] = one_run()
+    # The next day: a day's new department events, and the screening date a day later (look-back windows move,
+    # birthdays pass) — the daily case, in which some warnings change and most do not.
+    day = as_of + timedelta(days=1)
+    out["next_day_events"] = screening_db.day_of_events_add(db, day, out["rows"]["events"])
+    try:
+        out["next_day"] = one_run(day)
+    finally:
+        screening_db.day_of_events_remove(db)
     out["peak_rss_gib"] = round(vm_hwm_gib(), 2)
     out["load_average_after"] = load_average()
     return out
@@ -395,14 +405,17 @@ def main() -> None:
         r["households"] = n
         r["ratio_to_floor"] = round(r["first"]["total_s"] / r["floor_s"], 2)
         r["rerun_ratio_to_floor"] = round(r["rerun"]["total_s"] / r["floor_s"], 2)
+        r["next_day_ratio_to_floor"] = round(r["next_day"]["total_s"] / r["floor_s"], 2)
         r["us_per_household"] = round(r["first"]["total_s"] * 1e6 / n, 2)
         results.append(r)
         print(json.dumps(r, ensure_ascii=False), flush=True)
-        f, rr = r["first"], r["rerun"]
+        f, rr, nd = r["first"], r["rerun"], r["next_day"]
         say(
             f"{n:,} households, {r['rows']['members']:,} members, {r['rows']['events']:,} events: "
             f"first run {f['total_s']} s (extract {f['extract_s']}, engine {f['engine_s']}, write {f['write_s']}, "
-            f"other {f['other_s']}), re-run {rr['total_s']} s (write {rr['write_s']}); peak {r['peak_rss_gib']} GiB; "
+            f"other {f['other_s']}), re-run {rr['total_s']} s (write {rr['write_s']}), next day {nd['total_s']} s "
+            f"({r['next_day_events']:,} new events; warnings opened {nd['opened']:,}, updated {nd['updated']:,}, "
+            f"unchanged {nd['unchanged']:,}, closed {nd['closed']:,}); peak {r['peak_rss_gib']} GiB; "
             f"floor {r['floor_s']} s → {r['ratio_to_floor']}× (re-run {r['rerun_ratio_to_floor']}×)"
         )
     if args.naive:
@@ -425,13 +438,14 @@ def main() -> None:
         )
     if len(results) > 1:
         say(
-            "| households | members | events | first run s | µs / household | re-run s | floor s | × floor | peak GiB |"
+            "| households | members | events | first run s | µs / household | re-run s | next day s | floor s "
+            "| × floor | peak GiB |"
         )
         for r in results:
             say(
                 f"| {r['households']:,} | {r['rows']['members']:,} | {r['rows']['events']:,} | {r['first']['total_s']} "
-                f"| {r['us_per_household']} | {r['rerun']['total_s']} | {r['floor_s']} | {r['ratio_to_floor']} "
-                f"| {r['peak_rss_gib']} |"
+                f"| {r['us_per_household']} | {r['rerun']['total_s']} | {r['next_day']['total_s']} | {r['floor_s']} "
+                f"| {r['ratio_to_floor']} | {r['peak_rss_gib']} |"
             )
     goal = [r for r in results if r["households"] == 1_000_000]
     if goal and not all(

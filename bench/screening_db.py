@@ -371,7 +371,9 @@ def database(households: int, as_of: date, *, cache: Path, say=print) -> Path:
 
 
 def reset_outputs(path: Path) -> None:
-    """Empty the screening outputs (grades, warnings, runs, their change-log rows) so a run starts like the first."""
+    """Empty the screening outputs (grades, warnings, runs, their change-log rows) so a run starts like the first,
+    and remove a next day's events that an interrupted run left."""
+    day_of_events_remove(path)
     with sqlite3.connect(path) as lite:
         lite.execute("PRAGMA journal_mode=WAL")
         lite.execute("DELETE FROM screening_householdgrade")
@@ -380,6 +382,45 @@ def reset_outputs(path: Path) -> None:
         lite.execute("DELETE FROM screening_screeningrun")
         lite.commit()
         lite.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+# The key of the events `day_of_events_add` writes, so that they can be found and removed again.
+DAY_KEY = "bench-next-day:"
+
+
+def day_of_events_add(path: Path, day: date, per_year: int) -> int:
+    """A day's worth of new department events (per_year / 365), dated and received on `day`: a random sample of
+    the linked events already there — so the same mix of feeds, kinds, amounts and households — copied to that
+    date, as a day's imports would bring them. Returns how many were written (`day_of_events_remove` undoes it)."""
+    day_of_events_remove(path)
+    count = max(1, per_year // 365)
+    columns = [c[1] for c in sqlite3.connect(path).execute("PRAGMA table_info(ingest_feedevent)").fetchall()]
+    made = {"id": "NULL", "key_hash": f"'{DAY_KEY}' || id", "event_date": f"'{day.isoformat()}'",
+            "created_at": f"'{day.isoformat()} 09:00:00'", "batch_id": "NULL"}  # fmt: skip
+    select = ", ".join(made.get(c, c) for c in columns)
+    with sqlite3.connect(path) as lite:
+        lite.execute(
+            f"INSERT INTO ingest_feedevent ({', '.join(columns)}) SELECT {select} FROM ingest_feedevent "
+            f"WHERE link_status = 'linked' AND id IN (SELECT id FROM ingest_feedevent ORDER BY random() "
+            f"LIMIT {count * 2}) LIMIT {count}"
+        )
+        (written,) = lite.execute(
+            f"SELECT count(*) FROM ingest_feedevent WHERE event_date = ? AND key_hash LIKE '{DAY_KEY}%'",
+            (day.isoformat(),),
+        ).fetchone()
+    return int(written)
+
+
+def day_of_events_remove(path: Path) -> None:
+    """Remove the events `day_of_events_add` wrote: all dated after the database's as-of date (its marker's)."""
+    marker = path.with_suffix(".json")
+    if not marker.exists():
+        return
+    as_of = json.loads(marker.read_text())["as_of"]
+    with sqlite3.connect(path) as lite:
+        lite.execute(
+            f"DELETE FROM ingest_feedevent WHERE event_date > ? AND key_hash LIKE '{DAY_KEY}%'", (as_of,)
+        )
 
 
 def copy(path: Path, to: Path) -> Path:
