@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -132,11 +133,15 @@ class WarningOut:
 
 @dataclass
 class ScreenResult:
+    """What a pass found: every household's grade, and the warnings of the red and yellow ones.
+
+    `warning_table` (explain.WARNINGS_SCHEMA: one row per red or yellow household not in `kept`, in household
+    order) is explained on first use when `screen(explain_later=True)` left it to do — in whichever thread asks
+    first, so that a caller can explain in one thread while it writes the grades in another."""
+
     as_of: date
     grades: pa.Table  # household_id, household_no, village_code, score, grade, fired_rules
-    warning_table: (
-        pa.Table
-    )  # explain.WARNINGS_SCHEMA: one row per red or yellow household, in household order
+    explaining: Callable[[], pa.Table] = field(repr=False)  # gives the warning table (once)
     timings: dict[str, float] = field(default_factory=dict)
     features: pa.Table | None = None  # every feature, value, share and point (with_features=True)
     scorer: str = "index"  # "index" or "model": what graded beyond the triggers
@@ -144,6 +149,19 @@ class ScreenResult:
     # household_id, digest: red or yellow households whose open warning `known` held exactly (not explained again)
     kept: pa.Table = field(default_factory=lambda: pa.table({"household_id": pa.array([], pa.int64()),
                                                               "digest": pa.array([], pa.string())}))  # fmt: skip
+    _table: pa.Table | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def warning_table(self) -> pa.Table:
+        with self._lock:
+            if self._table is None:
+                t = time.perf_counter()
+                self._table = self.explaining()
+                self.explaining = _explained  # drops the details the closure held
+                self.timings["explain"] = time.perf_counter() - t
+                self.timings["total"] = self.timings.get("total", 0.0) + self.timings["explain"]
+            return self._table
 
     @cached_property
     def warnings(self) -> list[WarningOut]:
@@ -170,6 +188,7 @@ def screen(
     model: ScreeningModel | None = None,
     consume: bool = False,
     known: pa.Table | None = None,
+    explain_later: bool = False,
 ) -> ScreenResult:
     """Grade every household of `inputs` as of `as_of` (see engine.screening.steps for the input tables).
 
@@ -183,7 +202,8 @@ def screen(
 
     `known` (household_id, digest) are the open warnings as stored: a red or yellow household whose explanation's
     inputs hash to its stored digest (explain.digests) is not explained again but listed in `kept` — on a daily
-    re-run, most of them."""
+    re-run, most of them. With `explain_later`, the warnings are explained when ScreenResult.warning_table is
+    first read, not before this returns."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     runner = make_backend(backend) if isinstance(backend, str) else backend
@@ -265,24 +285,41 @@ def screen(
         details = details.filter(pc.invert(same))
         del hashed, same
         timings["digest"] = time.perf_counter() - t
-        t = time.perf_counter()
-        contributions = model.contributions(details) if scorer == "model" and model is not None else None
-        warning_table = explain_table(details, list(rules), as_of, contributions)
+        explaining = _explaining(details, list(rules), as_of, model if scorer == "model" else None)
         del details
-        timings["explain"] = time.perf_counter() - t
     finally:
         runner.close()
     timings["total"] = time.perf_counter() - t0
-    return ScreenResult(
+    result = ScreenResult(
         as_of=as_of,
         grades=grades,
-        warning_table=warning_table,
+        explaining=explaining,
         timings=timings,
         features=features,
         scorer=scorer,
         scorer_note=note,
         kept=kept,
     )
+    if not explain_later:
+        result.warning_table  # noqa: B018 (explained now)
+    return result
+
+
+def _explaining(
+    details: pa.Table, rules: list[Rule], as_of: date, model: ScreeningModel | None
+) -> Callable[[], pa.Table]:
+    """The explanation of `details` (the red and yellow households to explain), to run when asked: the model's
+    contributions (with a model) and explain.explain_table."""
+
+    def explain() -> pa.Table:
+        contributions = model.contributions(details) if model is not None else None
+        return explain_table(details, rules, as_of, contributions)
+
+    return explain
+
+
+def _explained() -> pa.Table:
+    raise RuntimeError("the warnings were explained already")
 
 
 @contextmanager

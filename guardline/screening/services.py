@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -225,43 +226,31 @@ def screening_run(
             model=model,
             consume=True,  # the province's input tables are freed as soon as the engine is done with them
             known=known,  # warnings found exactly as stored are not explained again
+            explain_later=True,
         )
         if progress:
             progress("写入预警", 2, 4)
-        current = writeback_services.current_grades(household_ids)
-        failpoints.hit("screening_before_write")
-        with write_lock(), transaction.atomic(), writeback_services.page_cache_for_bulk_write():
-            written: dict[str, float] = {}
-            counts = writeback_services.results_write(
-                run,
-                result.grades,
-                current,
-                result.warning_table,
-                scoped=household_ids,
-                timings=written,
-                kept=result.kept,
-            )
-            run.households = result.grades.num_rows
-            for grade, n in result.counts().items():
-                setattr(run, grade, n)
-            run.opened, run.updated, run.unchanged, run.closed = counts
-            run.timings = {k: round(v, 3) for k, v in result.timings.items()} | written
-            run.scorer = result.scorer
-            run.model_name = (
-                str(model_dir or settings.GUARDLINE.get("SCREENING_MODEL", ""))[:200] if model else ""
-            )
-            run.status = ScreeningRun.Status.DONE
-            run.finished_at = timezone.now()
-            run.message = (
-                f"筛查 {run.households} 户：红色 {run.red}，黄色 {run.yellow}，绿色 {run.green}；"
-                f"新增预警 {run.opened}，更新 {run.updated}，未变 {run.unchanged}，关闭 {run.closed}"
-            )
-            note = result.scorer_note or model_note
-            if note:
-                run.message += f"（{note}）"
-            # Inside the write transaction: a kill here rolls all of it back.
-            failpoints.hit("screening_in_write")
-            run.save()
+        # The warnings are explained in another thread (DuckDB, out of the GIL) while this one writes the grades;
+        # leaving the pool waits for it whatever happens here.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            explained = pool.submit(lambda: result.warning_table)
+            current = writeback_services.current_grades(household_ids)
+            failpoints.hit("screening_before_write")
+            with write_lock(), transaction.atomic(), writeback_services.page_cache_for_bulk_write():
+                written: dict[str, float] = {}
+                counts = writeback_services.results_write(
+                    run,
+                    result.grades,
+                    current,
+                    explained.result,
+                    scoped=household_ids,
+                    timings=written,
+                    kept=result.kept,
+                )
+                _run_finish(run, result, counts, written, model_dir, model is not None, model_note)
+                # Inside the write transaction: a kill here rolls all of it back.
+                failpoints.hit("screening_in_write")
+                run.save()
         if progress:
             progress("完成", 4, 4)
     except Exception as exc:
@@ -273,6 +262,30 @@ def screening_run(
     finally:
         alive.close()
     return run
+
+
+def _run_finish(
+    run: ScreeningRun, result, counts, written: dict[str, float], model_dir, with_model: bool, model_note: str
+) -> None:
+    """The run's figures and message, once its results are written."""
+    run.households = result.grades.num_rows
+    for grade, n in result.counts().items():
+        setattr(run, grade, n)
+    run.opened, run.updated, run.unchanged, run.closed = counts
+    run.timings = {k: round(v, 3) for k, v in result.timings.items()} | written
+    run.scorer = result.scorer
+    run.model_name = ""
+    if with_model:
+        run.model_name = str(model_dir or settings.GUARDLINE.get("SCREENING_MODEL", ""))[:200]
+    run.status = ScreeningRun.Status.DONE
+    run.finished_at = timezone.now()
+    run.message = (
+        f"筛查 {run.households} 户：红色 {run.red}，黄色 {run.yellow}，绿色 {run.green}；"
+        f"新增预警 {run.opened}，更新 {run.updated}，未变 {run.unchanged}，关闭 {run.closed}"
+    )
+    note = result.scorer_note or model_note
+    if note:
+        run.message += f"（{note}）"
 
 
 def _run_lock_path(pk: int) -> Path:

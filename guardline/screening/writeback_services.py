@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from itertools import repeat
 from typing import Any
 
@@ -49,7 +50,7 @@ def results_write(
     run: ScreeningRun,
     grades: pa.Table,
     current: pa.Table,
-    warnings: pa.Table,
+    warnings: pa.Table | Callable[[], pa.Table],
     scoped: list[int] | None,
     timings: dict[str, float] | None = None,
     kept: pa.Table | None = None,
@@ -57,7 +58,8 @@ def results_write(
     """Set-based write-back: grades inserted or updated only where they changed; warnings inserted, updated where their
     content changed (RiskWarning.digest) and closed, with one executemany each, and their change-log entries in
     bulk — all in the caller's transaction. `warnings` is the engine's warning table
-    (engine.screening.explain.WARNINGS_SCHEMA); `kept` (household_id, digest) the red and yellow households the
+    (engine.screening.explain.WARNINGS_SCHEMA), or what gives it once the grades are written (an explanation
+    still running in another thread); `kept` (household_id, digest) the red and yellow households the
     engine found exactly as their open warning and did not explain again (ScreenResult.kept): left as they are,
     not closed. Returns (opened, updated, unchanged, closed)."""
     now = timezone.now()
@@ -73,6 +75,9 @@ def results_write(
 
     _grades_write(run, grades, current, stamp)
     lap("write_grades")
+    if callable(warnings):
+        warnings = warnings()
+        lap("write_wait_explain")
     open_qs = RiskWarning.objects.filter(status=RiskWarning.Status.OPEN)
     if scoped is not None:
         open_qs = open_qs.filter(household_id__in=scoped)
