@@ -1,10 +1,16 @@
 """Test settings: fast hashing, tasks run immediately, a throw-away var/ folder per run."""
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("GUARDLINE_VAR_DIR", tempfile.mkdtemp(prefix="guardline-test-"))
+if "GUARDLINE_VAR_DIR" not in os.environ:
+    # Made once, by the first process (pytest's workers inherit it), and removed when that process exits.
+    _var_dir = tempfile.mkdtemp(prefix="guardline-test-")
+    os.environ["GUARDLINE_VAR_DIR"] = _var_dir
+    atexit.register(shutil.rmtree, _var_dir, ignore_errors=True)
 
 from .base import *  # noqa: F403
 from .base import VAR_DIR
