@@ -43,9 +43,8 @@ def screening_inputs(out_dir: Path | str) -> dict[str, pa.Table]:
             "FALSE AS no_labour_household, FALSE AS relocation_site FROM hh"
         ).to_arrow_table(),
         "members": con.sql(
-            "SELECT member_id, household_id, TRUE AS is_active, relation, sex, birth_date, education, "
-            "student_status, health, disability_grade, labour_capacity, migrant_work, work_months, "
-            "basic_medical_insured FROM mem"
+            "SELECT member_id, household_id, TRUE AS is_active, birth_date, education, student_status, health, "
+            "disability_grade, labour_capacity, work_months, basic_medical_insured FROM mem"
         ).to_arrow_table(),
         "household_years": con.sql("""
             SELECT h.household_id, i.year, i.wage_income, i.business_income, i.property_income, i.transfer_income,

@@ -9,8 +9,8 @@ Spark backend transpiles it with sqlglot). Run in order they build, per househol
 Input tables (the engine's boundary; the platform fills them from its database, tests from the simulator):
   households(household_id, household_no, village_code, household_type, monitor_category, no_labour_household,
              relocation_site)
-  members(member_id, household_id, is_active, relation, sex, birth_date, education, student_status, health,
-          disability_grade, labour_capacity, migrant_work, work_months, basic_medical_insured)
+  members(member_id, household_id, is_active, birth_date, education, student_status, health, disability_grade,
+          labour_capacity, work_months, basic_medical_insured)
   household_years(household_id, year, wage_income, business_income, property_income, transfer_income,
                   business_cost, claim_income, compliant_out_of_pocket, housing_unsafe, dropout, water_unsafe,
                   uninsured_member, household_size)

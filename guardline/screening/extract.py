@@ -70,17 +70,17 @@ def _queries(
         ev_where += f" AND {in_village})" if in_village else ")"
         ev_where = f"({ev_where})"
     ev_where += _event_window(as_of)
-    # No covering index for the members: at 1M (3.5M members) the scan reads the same 4.1 s with one; SQLite
-    # decodes the rows in ~0.7 s, the rest is the driver building Arrow value by value.
+    # Only the columns the engine reads (engine.screening.run.SCHEMAS): the driver builds Arrow value by value, and
+    # three unread text columns of 3.5M members cost 0.7-0.9 s of CPU. No covering index for the members: at 1M
+    # the scan reads the same 4.1 s with one; SQLite decodes the rows in ~0.7 s, the rest is the driver.
     return {
         "households": (
             f"SELECT id AS household_id, household_no, village_code, household_type, monitor_category, "
             f"no_labour_household, relocation_site FROM {h} WHERE is_active {hh_filter}"
         ),
         "members": (
-            f"SELECT id AS member_id, household_id, is_active, relation, sex, birth_date, education, "
-            f"student_status, health, disability_grade, labour_capacity, migrant_work, work_months, "
-            f"basic_medical_insured FROM {m} WHERE 1 = 1 {m_filter}"
+            f"SELECT id AS member_id, household_id, is_active, birth_date, education, student_status, health, "
+            f"disability_grade, labour_capacity, work_months, basic_medical_insured FROM {m} WHERE 1 = 1 {m_filter}"
         ),
         "household_years": (
             f"SELECT household_id, year, wage_income, business_income, property_income, transfer_income, "
