@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from datetime import date
 from string import Formatter
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
+from .. import scratch
 from . import steps
 from .catalogue import INDICATORS
 from .rules import RISK_CODES, TEMPLATE_FIELD, Rule
@@ -285,8 +285,7 @@ def digests(details: pa.Table, fingerprint: str, known: pa.Table | None = None) 
     rows = details.select(names).append_column("_n", pa.array(np.arange(details.num_rows, dtype=np.int64)))
     if known is None:
         known = pa.table({"household_id": pa.array([], pa.int64()), "digest": pa.array([], pa.string())})
-    con = duckdb.connect()
-    try:
+    with scratch.connection() as con:
         con.register("details", rows)
         con.register("known", known)
         return con.sql(
@@ -296,8 +295,6 @@ def digests(details: pa.Table, fingerprint: str, known: pa.Table | None = None) 
             f"  FROM details"
             f") AS d ORDER BY d._n"
         ).to_arrow_table()
-    finally:
-        con.close()
 
 
 # Up to this many warnings are explained in Python: compiling the query costs about 0.1 s, which a live re-screen
@@ -327,13 +324,9 @@ def explain_table(
             ),
         )
     sql = explain_sql(rules, details.schema, as_of, contributions is not None)
-    con = duckdb.connect()
-    try:
-        con.execute("SET preserve_insertion_order = false")
+    with scratch.connection() as con:
         con.register("details", details)
         table = con.sql(sql).to_arrow_table()
-    finally:
-        con.close()
     return table.cast(WARNINGS_SCHEMA)
 
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from engine import scratch
 from engine.screening.run import collector_paused
 from guardline.core.changelog import log_rows
 
@@ -179,16 +180,13 @@ def _warnings_to_write(
     earlier). The households in `kept` were found exactly as stored and not explained: never closed. The stored
     columns (codes joined with ";", lists as JSON text, the ten largest points as [[indicator, points], …]) are
     built in DuckDB and only for the rows to write."""
-    import duckdb
-
     names = ("household_id", "pk", "grade", "digest", "first_signal_date")
     types = (pa.int64(), pa.int64(), pa.string(), pa.string(), pa.date32())
     columns = list(zip(*existing, strict=True)) if existing else [() for _ in names]
     open_ = pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types, strict=True)})
     if kept is None:
         kept = pa.table({"household_id": pa.array([], pa.int64()), "digest": pa.array([], pa.string())})
-    con = duckdb.connect()
-    try:
+    with scratch.connection() as con:
         con.register("w", warnings)
         con.register("open_", open_)
         con.register("kept", kept)
@@ -218,8 +216,6 @@ def _warnings_to_write(
             "SELECT household_id, pk FROM open_ ANTI JOIN w USING (household_id) ANTI JOIN kept USING (household_id) "
             "ORDER BY household_id"
         ).fetchall()
-    finally:
-        con.close()
     return rows, same, dict(gone)
 
 
@@ -267,10 +263,7 @@ def _grades_write(run: ScreeningRun, grades: pa.Table, current: pa.Table, stamp)
     New rows go in with INSERT … ON CONFLICT DO NOTHING, not as upserts: SQLite checks a deferred foreign key of an
     upserted row three times slower (measured at 1M rows: 16 s against 5.4 s). A row that a concurrent run added
     in between is caught by the count of rows inserted and upserted after all."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
+    with scratch.connection() as con:
         con.register("new", grades.select(["household_id", "village_code", "grade", "score", "fired_rules"]))
         con.register("cur", current)
         todo = con.sql(
@@ -280,8 +273,6 @@ def _grades_write(run: ScreeningRun, grades: pa.Table, current: pa.Table, stamp)
             "WHERE c.household_id IS NULL OR c.grade <> n.grade OR ROUND(c.score, 2) <> ROUND(n.score, 2) "
             "OR COALESCE(c.rules, '') <> LEFT(COALESCE(n.fired_rules, ''), 400) ORDER BY n.household_id"
         ).to_arrow_table()
-    finally:
-        con.close()
     if not todo.num_rows:
         return 0
     as_of = connection.ops.adapt_datefield_value(run.as_of)
