@@ -394,11 +394,11 @@ def day_of_events_add(path: Path, day: date, per_year: int) -> int:
     date, as a day's imports would bring them. Returns how many were written (`day_of_events_remove` undoes it)."""
     day_of_events_remove(path)
     count = max(1, per_year // 365)
-    columns = [c[1] for c in sqlite3.connect(path).execute("PRAGMA table_info(ingest_feedevent)").fetchall()]
     made = {"id": "NULL", "key_hash": f"'{DAY_KEY}' || id", "event_date": f"'{day.isoformat()}'",
             "created_at": f"'{day.isoformat()} 09:00:00'", "batch_id": "NULL"}  # fmt: skip
-    select = ", ".join(made.get(c, c) for c in columns)
     with sqlite3.connect(path) as lite:
+        columns = [c[1] for c in lite.execute("PRAGMA table_info(ingest_feedevent)").fetchall()]
+        select = ", ".join(made.get(c, c) for c in columns)
         lite.execute(
             f"INSERT INTO ingest_feedevent ({', '.join(columns)}) SELECT {select} FROM ingest_feedevent "
             f"WHERE link_status = 'linked' AND id IN (SELECT id FROM ingest_feedevent ORDER BY random() "

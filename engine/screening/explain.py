@@ -47,6 +47,9 @@ WARNINGS_SCHEMA = pa.schema(
 
 CONTRIBUTIONS_TYPE = WARNINGS_SCHEMA.field("contributions").type
 
+# Warnings by their digest (`digests`): the open ones as stored, and those a run found exactly so.
+DIGESTS_SCHEMA = pa.schema([("household_id", pa.int64()), ("digest", pa.string())])
+
 # The format specs a reason template may use on a number: optional thousands separator, precision, and fixed or
 # percent presentation (what the shipped templates use). Anything else makes the reason fall back to the rule's
 # title, as a template that fails to format did in Python.
@@ -284,7 +287,7 @@ def digests(details: pa.Table, fingerprint: str, known: pa.Table | None = None) 
     # The row's position is given, not numbered in SQL: ROW_NUMBER() OVER () promises no order.
     rows = details.select(names).append_column("_n", pa.array(np.arange(details.num_rows, dtype=np.int64)))
     if known is None:
-        known = pa.table({"household_id": pa.array([], pa.int64()), "digest": pa.array([], pa.string())})
+        known = DIGESTS_SCHEMA.empty_table()
     with scratch.connection() as con:
         con.register("details", rows)
         con.register("known", known)

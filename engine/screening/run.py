@@ -24,7 +24,7 @@ from . import steps
 from .backends import DuckDBBackend, SparkBackend
 from .backends import backend as make_backend
 from .catalogue import INDICATORS, default_weights
-from .explain import digests, explain_table, fingerprint
+from .explain import DIGESTS_SCHEMA, digests, explain_table, fingerprint
 from .model import ScreeningModel
 from .params import PARAM_NAMES, Override, resolve
 from .rules import DEFAULT_RULES, Rule, compiled
@@ -144,8 +144,7 @@ class ScreenResult:
     scorer: str = "index"  # "index" or "model": what graded beyond the triggers
     scorer_note: str = ""  # why (a model that does not beat the index is not used, and this says so)
     # household_id, digest: red or yellow households whose open warning `known` held exactly (not explained again)
-    kept: pa.Table = field(default_factory=lambda: pa.table({"household_id": pa.array([], pa.int64()),
-                                                              "digest": pa.array([], pa.string())}))  # fmt: skip
+    kept: pa.Table = field(default_factory=DIGESTS_SCHEMA.empty_table)
     _table: pa.Table | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 

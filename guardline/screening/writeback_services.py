@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from engine import scratch
+from engine.screening.explain import DIGESTS_SCHEMA
 from engine.screening.run import collector_paused
 from guardline.core.changelog import log_rows
 
@@ -185,7 +186,7 @@ def _warnings_to_write(
     columns = list(zip(*existing, strict=True)) if existing else [() for _ in names]
     open_ = pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types, strict=True)})
     if kept is None:
-        kept = pa.table({"household_id": pa.array([], pa.int64()), "digest": pa.array([], pa.string())})
+        kept = DIGESTS_SCHEMA.empty_table()
     with scratch.connection() as con:
         con.register("w", warnings)
         con.register("open_", open_)
@@ -227,14 +228,8 @@ def open_digests(household_ids: list[int] | None) -> pa.Table:
     if household_ids is not None:
         where += f" AND household_id IN ({', '.join(str(int(i)) for i in household_ids) or 'NULL'})"
     got = extract.fetch(f"SELECT household_id, digest FROM {table} WHERE {where}")
-    return pa.table(
-        {
-            "household_id": got.column("household_id").cast(pa.int64()),
-            "digest": got.column("digest").cast(pa.string())
-            if not pa.types.is_null(got.column("digest").type)
-            else pa.nulls(got.num_rows, pa.string()),
-        }
-    )
+    # With no rows the driver cannot tell the types: NULL columns, cast like the rest.
+    return pa.table({f.name: got.column(f.name).cast(f.type) for f in DIGESTS_SCHEMA})
 
 
 def current_grades(household_ids: list[int] | None) -> pa.Table:
