@@ -298,8 +298,18 @@ def build(path: Path, households: int, as_of: date, say=print) -> None:
         ).fetchall()
         for name, _ in indexes:
             lite.execute(f'DROP INDEX "{name}"')
+        # The events copy's change triggers (guardline.screening.mirror) would log every loaded event: the first
+        # pass builds the copy from a full read either way.
+        triggers = lite.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            f"AND tbl_name IN ({', '.join('?' * len(TABLES))})",
+            TABLES,
+        ).fetchall()
+        for name, _ in triggers:
+            lite.execute(f'DROP TRIGGER "{name}"')
     say(
-        f"  migrated in {time.perf_counter() - t0:.1f}s; {len(indexes)} secondary indexes dropped for the load"
+        f"  migrated in {time.perf_counter() - t0:.1f}s; {len(indexes)} secondary indexes and {len(triggers)} "
+        "triggers dropped for the load"
     )
     duck = duckdb.connect()
     duck.execute("SET preserve_insertion_order = true")
@@ -331,7 +341,7 @@ def build(path: Path, households: int, as_of: date, say=print) -> None:
     with sqlite3.connect(tmp) as lite:
         lite.execute("PRAGMA cache_size=-2000000")
         lite.execute("PRAGMA temp_store=MEMORY")
-        for _, sql in indexes:
+        for _, sql in indexes + triggers:
             lite.execute(sql)
         lite.execute("ANALYZE")
         lite.execute("PRAGMA journal_mode=WAL")

@@ -197,7 +197,10 @@ def _text_dates(col):
 
 def _conform(name: str, table: pa.Table) -> pa.Table:
     """Cast what the database gave (text dates, 0/1 booleans, decimals) to the engine's schema."""
-    schema = SCHEMAS[name]
+    return _conform_to(SCHEMAS[name], table)
+
+
+def _conform_to(schema: pa.Schema, table: pa.Table) -> pa.Table:
     cols = {}
     for f in schema:
         col = table.column(f.name)
@@ -220,7 +223,8 @@ def screening_inputs(
     as_of: dt.date | None = None,
 ) -> dict[str, pa.Table]:
     """All active households (or just `household_ids`, with their villages' village-level events); with `as_of`,
-    only the events a screening at that date reads (`_event_window`). The scans of a full pass run side by side,
+    only the events a screening at that date reads (`_event_window`). A full pass on SQLite in a file reads the
+    columnar copy (guardline.screening.mirror), brought up to date first. Elsewhere its scans run side by side,
     each on its own ADBC connection (the drivers release the GIL); the events, by far the longest, are read in two
     halves by household so that no single scan is the critical path."""
     queries = _queries(household_ids, village_codes, as_of)
@@ -228,6 +232,13 @@ def screening_inputs(
         return {name: _conform(name, fetch(sql)) for name, sql in queries.items()}
     from concurrent.futures import ThreadPoolExecutor
 
+    from . import mirror
+
+    if mirror.enabled():
+        # From the columnar copy, brought up to date first (guardline.screening.mirror).
+        window = None if as_of is None else (Window.at(as_of).months24, as_of)
+        tables, _ = mirror.inputs(village_codes, window)
+        return {name: _conform(name, table) for name, table in tables.items()}
     parts = {name: [sql] for name, sql in queries.items()}
     cut = _household_midpoint() if village_codes is None else None
     if cut is not None:

@@ -195,3 +195,29 @@ class RiskWarning(models.Model):
     @property
     def plan_due(self):
         return self.graded_at + timedelta(hours=response_clock(self.grade)["plan_hours"])
+
+
+class InputChange(models.Model):
+    """The id of a row of a screening input (households, members, income years, feed events: `source`, see
+    guardline.screening.mirror.COPIES) inserted, deleted or changed, logged by database triggers (SQLite only) for
+    the columnar copy that full passes read. `seq` is AUTOINCREMENT: never reused, in commit order. Forgotten once
+    the copy holds the change."""
+
+    seq = models.BigAutoField(primary_key=True)
+    source = models.PositiveSmallIntegerField()
+    row_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.seq}: {self.source}/{self.row_id}"
+
+
+class InputCopyState(models.Model):
+    """The database's side of the input copy's state (one row): the copy's token and the last change it holds.
+    A copy whose own (token, watermark) differ — a crash between the two commits, a restored backup — is rebuilt."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    token = models.CharField(max_length=32)
+    watermark = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.token} @ {self.watermark}"

@@ -1,0 +1,475 @@
+"""A columnar copy of the screening inputs, kept in step with the operational database, that full passes read.
+
+Reading a province out of SQLite was most of a pass's extract: 12M events, 3.5M members, 2M income years and 1M
+households decoded and turned into Arrow value by value took 9-11 s of two cores, every night, although a day adds
+or changes a few tens of thousands of rows. So a full pass reads them from a DuckDB file beside the database
+(`<database>.inputs.duckdb`; only the columns the engine reads, see `COPIES`), and first brings that file up to
+date:
+
+- Triggers on the four tables (`triggers_create`) log the id of every row inserted, deleted, or changed in a
+  column the copy holds, into `InputChange` — whoever writes (imports, linking, the API, a hand-made UPDATE).
+  SQLite serialises its writers and `seq` is AUTOINCREMENT, so seq order is commit order and the copy can keep a
+  watermark: every change up to it is in the copy.
+- `sync()` reads the highest seq M *before* it reads any row, so every change up to M is visible to what it reads;
+  it then re-reads the rows logged in (watermark, M], replaces them in the copy (a row gone from the database is
+  gone from the copy) — or, when more than a fifth of a table changed, reloads that table whole — and moves the
+  watermark to M, all in one DuckDB transaction. A row changed again meanwhile is re-read, which is harmless: it
+  is logged again above M, and replaced again next time.
+- Then the database records the same (token, watermark) in `InputCopyState` and forgets the changes up to it.
+  Whenever the two disagree — a crash between the two commits, a database restored from a backup, a copy of
+  another database, a file that does not open — and whenever a trigger is missing (a migration that remakes one
+  of the tables drops its triggers), the copy is rebuilt from a full read.
+
+Only SQLite databases in a file use it (`enabled()`): PostgreSQL's ADBC driver reads with COPY and its sequences
+are not in commit order, and tests in memory read the tables themselves. An exclusive lock on `<copy>.lock` keeps
+one process at a time syncing or reading it. The file holds personal data (birth dates, health) as the database
+does, so it is made readable by its owner only; it needs no backup (it is rebuilt from the database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from django.db import connection
+
+from engine.screening.run import SCHEMAS
+from guardline.ingest.models import FeedEvent
+from guardline.registry.models import Household, HouseholdYear, Member
+
+from .models import InputChange, InputCopyState
+
+log = logging.getLogger(__name__)
+
+CHANGES = InputChange._meta.db_table
+STATE = InputCopyState._meta.db_table
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One input table's copy: the engine's columns (SCHEMAS[name]) plus `extra` ones a read filters on, read from
+    `table` by `columns` (copy column → database column), keyed by `key`; `source` is its code in InputChange."""
+
+    name: str
+    source: int
+    table: str
+    key: str
+    columns: dict[str, str]
+    extra: tuple[tuple[str, pa.DataType], ...] = ()
+
+    @property
+    def schema(self) -> pa.Schema:
+        fields = [*SCHEMAS[self.name], *self.extra]
+        if self.key not in SCHEMAS[self.name].names:
+            fields.insert(0, pa.field(self.key, pa.int64()))
+        return pa.schema(fields)
+
+    def select(self) -> str:
+        return (
+            "SELECT "
+            + ", ".join(db if db == column else f"{db} AS {column}" for column, db in self.columns.items())
+            + f" FROM {self.table}"
+        )
+
+
+def _same(names) -> dict[str, str]:
+    return {n: n for n in names}
+
+
+COPIES = (
+    Copy(
+        "households", 1, Household._meta.db_table, "household_id",
+        {"household_id": "id", **_same(SCHEMAS["households"].names[1:]), "is_active": "is_active"},
+        extra=(("is_active", pa.bool_()),),
+    ),
+    Copy(
+        "members", 2, Member._meta.db_table, "member_id",
+        {"member_id": "id", **_same(SCHEMAS["members"].names[1:])},
+    ),
+    Copy(
+        "household_years", 3, HouseholdYear._meta.db_table, "id",
+        {"id": "id", **_same(SCHEMAS["household_years"].names)},
+    ),
+    Copy(
+        "events", 4, FeedEvent._meta.db_table, "id",
+        {
+            "id": "id", **_same(["feed", "household_id", "member_id", "village_code", "event_date"]),
+            # SQLite keeps the datetime as ISO text; its first ten characters are the date (extract._text_dates)
+            "received_date": "created_at", **_same(["amount", "kind", "link_status"]),
+        },
+        extra=(("link_status", pa.string()),),
+    ),
+)  # fmt: skip
+BY_NAME = {c.name: c for c in COPIES}
+# Reload a table whole rather than replace rows when more than this share of it changed, and rebuild the file when
+# more than this share of it has been deleted since it was written (DuckDB keeps deleted rows' space).
+RELOAD_SHARE = 0.2
+RELOAD_MIN_ROWS = 100_000
+
+
+def _trigger_names(copy: Copy) -> dict[str, str]:
+    logged = f"INSERT INTO {CHANGES} (source, row_id) VALUES ({copy.source}, "
+    watched = ", ".join(dict.fromkeys(copy.columns.values()))
+    return {
+        f"screening_copy_{copy.name}_insert": f"AFTER INSERT ON {copy.table} BEGIN {logged}NEW.id); END",
+        f"screening_copy_{copy.name}_update": (
+            f"AFTER UPDATE OF {watched} ON {copy.table} BEGIN {logged}OLD.id); "
+            f"INSERT INTO {CHANGES} (source, row_id) SELECT {copy.source}, NEW.id WHERE NEW.id <> OLD.id; END"
+        ),
+        f"screening_copy_{copy.name}_delete": f"AFTER DELETE ON {copy.table} BEGIN {logged}OLD.id); END",
+    }
+
+
+TRIGGERS = {name: body for copy in COPIES for name, body in _trigger_names(copy).items()}
+
+
+def triggers_create(cursor) -> None:
+    """Create the change triggers (SQLite), replacing any of the same name. Used by the migration and by `sync`."""
+    for name, body in TRIGGERS.items():
+        cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        cursor.execute(f"CREATE TRIGGER {name} {body}")
+
+
+def triggers_drop(cursor) -> None:
+    for name in TRIGGERS:
+        cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def database_path() -> str | None:
+    """The SQLite file of the default database, or None where the copy is not used."""
+    if connection.vendor != "sqlite":
+        return None
+    name = str(connection.settings_dict["NAME"])
+    if name == ":memory:" or "mode=memory" in name:
+        return None
+    return name
+
+
+def enabled() -> bool:
+    """Whether full passes read the copy: SQLite in a file, outside a transaction (a pass inside one must see its
+    own uncommitted writes, which only Django's connection can)."""
+    return database_path() is not None and not connection.in_atomic_block
+
+
+def copy_path(database: str) -> Path:
+    return Path(database + ".inputs.duckdb")
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What `sync` did: `rebuilt` the file (and why), or `replaced` rows and `reloaded` tables, up to change
+    `watermark`, in `seconds`; `rows` per table afterwards."""
+
+    rebuilt: bool
+    reason: str
+    replaced: int
+    reloaded: tuple[str, ...]
+    rows: dict[str, int]
+    watermark: int
+    seconds: float
+
+
+@contextmanager
+def _sqlite(database: str) -> Iterator[Any]:
+    """A cursor of its own, in autocommit (the copy's few writes are explicit transactions), through ADBC's SQLite
+    — the library the tables are read with. Two SQLite libraries must not share a file inside one process: their
+    POSIX locks do not see each other, so when one closes what it thinks is the last connection it deletes the
+    WAL under the other's feet (a sqlite3 connection opened beside the ADBC scans failed with "disk I/O error")."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    with adbc.connect(database, autocommit=True) as con, con.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout = 20000")
+        yield cursor
+
+
+def _one(db: Any, sql: str, params: tuple = ()) -> tuple | None:
+    db.execute(sql, params) if params else db.execute(sql)
+    return db.fetchone()
+
+
+@contextmanager
+def _writing(db: Any) -> Iterator[None]:
+    from guardline.core.locks import write_lock
+
+    with write_lock():
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
+def _high_seq(db: Any) -> int:
+    # sqlite_sequence keeps AUTOINCREMENT's high mark even when every change has been forgotten.
+    row = _one(db, "SELECT seq FROM sqlite_sequence WHERE name = ?", (CHANGES,))
+    return int(row[0]) if row else 0
+
+
+def _missing_triggers(db: Any) -> list[str]:
+    db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    have = {r[0] for r in db.fetchall()}
+    return [name for name in TRIGGERS if name not in have]
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    fd = os.open(str(path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _conform(copy: Copy, table: pa.Table) -> pa.Table:
+    from .extract import _conform_to
+
+    return _conform_to(copy.schema, table)
+
+
+def _read(copy: Copy, where: str = "") -> pa.Table:
+    from .extract import fetch
+
+    return _conform(copy, fetch(f"{copy.select()} {where}"))
+
+
+def _parts(copy: Copy, db: Any) -> list[str]:
+    """A full read of `copy` as disjoint WHERE clauses read side by side: the events (by far the largest) in
+    ranges of their covering index (feedevent_screening_cover, link status then household)."""
+    if copy.name != "events":
+        return [""]
+    low, high = _one(db, f"SELECT MIN(id), MAX(id) FROM {Household._meta.db_table}") or (None, None)
+    if low is None:
+        return [""]
+    cut, linked = (int(low) + int(high)) // 2, f"'{FeedEvent.LinkStatus.LINKED}'"
+    return [
+        f"WHERE link_status = {linked} AND household_id <= {cut}",
+        f"WHERE link_status = {linked} AND household_id > {cut}",
+        f"WHERE link_status < {linked}",
+        f"WHERE link_status > {linked}",
+    ]
+
+
+def _read_whole(copies: list[Copy], db: Any) -> dict[str, pa.Table]:
+    """Every row of `copies`, each table's parts read side by side through ADBC (the driver releases the GIL)."""
+    jobs = [(copy, where) for copy in copies for where in _parts(copy, db)]
+    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+        tables = list(pool.map(lambda job: _read(*job), jobs))
+    return {
+        copy.name: pa.concat_tables([t for (c, _), t in zip(jobs, tables, strict=True) if c is copy])
+        for copy in copies
+    }
+
+
+def _state(db: Any) -> tuple[str, int] | None:
+    row = _one(db, f"SELECT token, watermark FROM {STATE} WHERE id = 1")
+    return (str(row[0]), int(row[1])) if row else None
+
+
+def _record(db: Any, token: str, watermark: int) -> None:
+    """The database's side of the copy's state, and the changes the copy no longer needs forgotten."""
+    with _writing(db):
+        db.execute(
+            f"INSERT INTO {STATE} (id, token, watermark) VALUES (1, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET token = excluded.token, watermark = excluded.watermark",
+            (token, watermark),
+        )
+        db.execute(f"DELETE FROM {CHANGES} WHERE seq <= ?", (watermark,))
+
+
+@dataclass(frozen=True)
+class _Meta:
+    token: str
+    watermark: int
+    deleted: int
+    rows: dict[str, int]
+
+
+def _copy_meta(path: Path) -> _Meta | None:
+    """What the copy says of itself, or None if there is none or it does not open."""
+    if not path.exists():
+        return None
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            row = con.execute("SELECT token, watermark, deleted FROM meta").fetchone()
+            rows = {c.name: con.execute(f"SELECT count(*) FROM {c.name}").fetchone() for c in COPIES}
+    except duckdb.Error as error:
+        log.warning("screening input copy %s does not open (%s): rebuilding it", path, error)
+        return None
+    if row is None:
+        return None
+    return _Meta(str(row[0]), int(row[1]), int(row[2]), {k: int(v[0]) for k, v in rows.items() if v})
+
+
+def _rebuild(path: Path, db: Any) -> tuple[dict[str, int], int]:
+    """Write a new copy from a full read, next to the old one, and put it in place; returns (rows, watermark)."""
+    watermark = _high_seq(db)  # before reading: every change up to it is in what is read
+    tables = _read_whole(list(COPIES), db)
+    token = uuid.uuid4().hex
+    tmp = path.with_name(path.name + ".new")
+    tmp.unlink(missing_ok=True)
+    with duckdb.connect(str(tmp)) as con:
+        os.chmod(tmp, 0o600)
+        for name, table in tables.items():
+            con.register("arrived", table)
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM arrived")
+            con.unregister("arrived")
+        con.execute("CREATE TABLE meta (token VARCHAR, watermark BIGINT, deleted BIGINT, built_at TIMESTAMP)")
+        con.execute("INSERT INTO meta VALUES (?, ?, 0, now())", [token, watermark])
+        con.execute("CHECKPOINT")
+    os.replace(tmp, path)
+    _record(db, token, watermark)
+    return {name: t.num_rows for name, t in tables.items()}, watermark
+
+
+def _changes(db: Any, after: int, upto: int) -> dict[int, int]:
+    """Rows logged in (after, upto] per source."""
+    db.execute(
+        f"SELECT source, COUNT(DISTINCT row_id) FROM {CHANGES} WHERE seq > ? AND seq <= ? GROUP BY source",
+        (after, upto),
+    )
+    return {int(s): int(n) for s, n in db.fetchall()}
+
+
+def _apply(path: Path, db: Any, meta: _Meta, high: int) -> tuple[int, tuple[str, ...], dict[str, int]]:
+    """Replace the rows logged since the copy's watermark (or reload a table most of whose rows changed) and move
+    the watermark, in one DuckDB transaction."""
+    from .extract import fetch
+
+    counts = _changes(db, meta.watermark, high)
+    changed = [c for c in COPIES if counts.get(c.source)]
+    reload = [
+        c for c in changed if counts[c.source] > max(RELOAD_MIN_ROWS, RELOAD_SHARE * meta.rows.get(c.name, 0))
+    ]
+    whole = _read_whole(reload, db) if reload else {}
+    replaced, rows, deleted = 0, dict(meta.rows), 0
+    logged = (
+        f"SELECT row_id FROM {CHANGES} WHERE seq > {int(meta.watermark)} AND seq <= {int(high)} AND source = "
+    )
+    fresh = {
+        c.name: (
+            fetch(f"SELECT DISTINCT row_id FROM ({logged}{c.source})").column("row_id").cast(pa.int64()),
+            _read(c, f"WHERE id IN ({logged}{c.source})"),
+        )
+        for c in changed
+        if c not in reload
+    }
+    with duckdb.connect(str(path)) as con:
+        con.execute("BEGIN")
+        for name, table in whole.items():
+            con.register("arrived", table)
+            # a new table rather than deleting every row: the old one's blocks are free again at the checkpoint
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM arrived")
+            con.unregister("arrived")
+            rows[name] = table.num_rows
+        for name, (ids, table) in fresh.items():
+            key = BY_NAME[name].key
+            con.register("ids", pa.table({"id": ids}))
+            con.register("arrived", table)
+            gone = con.execute(f"DELETE FROM {name} WHERE {key} IN (SELECT id FROM ids)").fetchone()
+            con.execute(f"INSERT INTO {name} SELECT * FROM arrived")
+            con.unregister("ids")
+            con.unregister("arrived")
+            gone_rows = int(gone[0]) if gone else 0
+            deleted += gone_rows
+            rows[name] += table.num_rows - gone_rows
+            replaced += len(ids)
+        con.execute("UPDATE meta SET watermark = ?, deleted = deleted + ?", [high, deleted])
+        con.execute("COMMIT")
+    return replaced, tuple(c.name for c in reload), rows
+
+
+def sync(database: str) -> SyncResult:
+    """Bring the copy of `database`'s inputs up to date (see the module's docstring). Call under `_locked`."""
+    t0 = time.perf_counter()
+    path = copy_path(database)
+    with _sqlite(database) as db:
+        missing = _missing_triggers(db)
+        if missing:
+            # Changes made while a trigger was missing were not logged: none of the copy can be trusted.
+            with _writing(db):
+                triggers_create(db)
+        state = _state(db)
+        meta = _copy_meta(path)
+        high = _high_seq(db)
+        reason = ""
+        if missing:
+            reason = "triggers missing: " + ", ".join(missing)
+        elif meta is None:
+            reason = "no copy"
+        elif state is None or (meta.token, meta.watermark) != state:
+            reason = "the copy and the database disagree"
+        elif high < meta.watermark:
+            reason = "the change log is behind the copy"
+        elif meta.deleted > max(RELOAD_MIN_ROWS, RELOAD_SHARE * sum(meta.rows.values())):
+            reason = f"{meta.deleted:,} deleted rows"
+        if reason or meta is None:
+            log.info("rebuilding the screening input copy %s: %s", path, reason)
+            rows, watermark = _rebuild(path, db)
+            return SyncResult(True, reason, 0, (), rows, watermark, time.perf_counter() - t0)
+        if high == meta.watermark:
+            return SyncResult(False, "", 0, (), meta.rows, high, time.perf_counter() - t0)
+        replaced, reloaded, rows = _apply(path, db, meta, high)
+        _record(db, meta.token, high)
+        return SyncResult(False, "", replaced, reloaded, rows, high, time.perf_counter() - t0)
+
+
+def refresh() -> SyncResult | None:
+    """Bring the copy up to date now (None where there is none): after a large import, say, so that the next pass
+    does not pay for it."""
+    database = database_path()
+    if database is None:
+        return None
+    with _locked(copy_path(database)):
+        return sync(database)
+
+
+def inputs(
+    village_codes: list[str] | None, window: tuple[dt.date, dt.date] | None
+) -> tuple[dict[str, pa.Table], SyncResult]:
+    """A full pass's input tables (what extract's queries read: active households, every member and income year,
+    linked events with a household and village-level events — with `village_codes`, only those villages'
+    village-level ones — dated within `window` = (after, upto]), from the copy brought up to date first."""
+    database = database_path()
+    if database is None:
+        raise RuntimeError("the screening input copy is for SQLite databases in a file")
+    linked, at_village = str(FeedEvent.LinkStatus.LINKED), str(FeedEvent.LinkStatus.VILLAGE)
+    where = {"households": "is_active", "members": "true", "household_years": "true"}
+    where["events"] = (
+        f"((link_status = '{linked}' AND household_id IS NOT NULL) OR link_status = '{at_village}')"
+    )
+    params: list = []
+    if village_codes is not None:
+        where["events"] += f" AND (link_status = '{linked}' OR list_contains(?, village_code))"
+        params.append(list(village_codes))
+    if window is not None:
+        where["events"] += " AND event_date > ? AND event_date <= ?"
+        params.extend(window)
+    path = copy_path(database)
+    with _locked(path):
+        result = sync(database)
+        with duckdb.connect(str(path), read_only=True) as con:
+            tables = {
+                name: con.sql(
+                    f"SELECT {', '.join(SCHEMAS[name].names)} FROM {name} WHERE {where[name]}",
+                    params=params if name == "events" else None,
+                ).to_arrow_table()
+                for name in where
+            }
+    return tables, result

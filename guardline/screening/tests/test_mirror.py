@@ -1,0 +1,218 @@
+"""The columnar copy of the screening inputs (guardline.screening.mirror): what a full pass reads from it is always
+what the database holds — after inserts, relinks, deletes and hand-made UPDATEs, and after whatever makes the copy
+untrustworthy (a crash between its two commits, a restored database, a dropped trigger, a damaged file)."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from datetime import date
+
+import pyarrow as pa
+import pytest
+from django.db import connection
+
+from guardline.ingest.models import FeedEvent
+from guardline.registry.models import Household, HouseholdYear, Member
+from guardline.screening import extract, mirror
+from guardline.screening.tests.test_extract import _on_file
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="the copy is for SQLite databases"),
+]
+AS_OF = date(2025, 6, 30)
+
+
+def _event(
+    n: int, home: Household | None, status: str = "linked", when: date = date(2025, 3, 1)
+) -> FeedEvent:
+    return FeedEvent.objects.create(
+        feed="medical_settlement", key_hash=f"k{n}", event_date=when, village_code="520526001001",
+        household=home, link_status=status, amount=float(n), kind="inpatient", payload={},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def on_file(tmp_path, monkeypatch):
+    """Two households with events in the (in-memory) test database, copied to a file that the copy and the
+    columnar reads use from then on; the test changes that file directly, through SQL — the triggers log it."""
+    homes = [
+        Household.objects.create(household_no=f"52052601000000000{i}", village_code="520526001001")
+        for i in (1, 2)
+    ]
+    Member.objects.create(
+        household=homes[0],
+        name="甲",
+        id_number="520526198001010011",
+        relation="head",
+        birth_date=date(1980, 1, 1),
+    )
+    HouseholdYear.objects.create(household=homes[0], year=2024, wage_income=1000)
+    for n in range(6):
+        _event(n, homes[n % 2])
+    _event(6, None, "village")
+    _event(7, None, "unlinked")
+    path = _on_file(tmp_path, monkeypatch)
+    assert mirror.enabled()
+    return path, [h.pk for h in homes]
+
+
+def _sql(path: str, *statements: str) -> None:
+    with closing(sqlite3.connect(path)) as db, db:
+        for statement in statements:
+            db.execute(statement)
+
+
+def _duplicate(path: str, table: str, where: str, **changes) -> str:
+    """INSERT … SELECT of the rows `where` selects in `table`, with a new id and `changes` (column = SQL value)."""
+    with closing(sqlite3.connect(path)) as db:
+        columns = [r[1] for r in db.execute(f"PRAGMA table_info({table})") if r[1] != "id"]
+    values = [changes.get(c, c) for c in columns]
+    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {table} WHERE {where}"
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    return table.sort_by([(c, "ascending") for c in table.column_names])
+
+
+def _assert_copy_is_the_database(village_codes=None, window=None) -> mirror.SyncResult:
+    got, synced = mirror.inputs(village_codes, window)
+    for name, sql in extract._queries(None, village_codes).items():
+        if name == "events" and window is not None:
+            sql += f" AND event_date > '{window[0]}' AND event_date <= '{window[1]}'"
+        wanted = extract._conform(name, extract.fetch(sql))
+        assert _sorted(extract._conform(name, got[name])).equals(_sorted(wanted)), name
+    return synced
+
+
+def _amounts() -> list[float]:
+    return sorted(mirror.inputs(None, None)[0]["events"].column("amount").to_pylist())
+
+
+def _changes_logged(path: str) -> int:
+    with closing(sqlite3.connect(path)) as db:
+        return db.execute(f"SELECT count(*) FROM {mirror.CHANGES}").fetchone()[0]
+
+
+def test_inserts_relinks_and_deletes_reach_the_copy_and_only_they_are_read_again(on_file):
+    path, (h1, h2) = on_file
+    first = _assert_copy_is_the_database()
+    assert first.rebuilt and first.reason == "no copy"
+    assert first.rows == {"households": 2, "members": 1, "household_years": 1, "events": 8}
+    assert _changes_logged(path) == 0  # forgotten once the copy holds them
+    again = _assert_copy_is_the_database()
+    assert (again.rebuilt, again.replaced) == (False, 0)
+
+    events = FeedEvent._meta.db_table
+    _sql(
+        path,
+        # a new event, a relink to the other household, an unlinked event linked, a deletion, an edit
+        f"INSERT INTO {events} (feed, key_hash, event_date, id_number, id_status, id_prefix15, id_number_hash, "
+        f"id_prefix15_hash, name, sex, village_code, payload, amount, kind, link_status, link_method, link_note, "
+        f"created_at, household_id) SELECT feed, 'new', event_date, id_number, id_status, id_prefix15, id_number_hash, "
+        f"id_prefix15_hash, name, sex, village_code, payload, 99.0, kind, link_status, link_method, link_note, "
+        f"created_at, household_id FROM {events} WHERE key_hash = 'k0'",
+        f"UPDATE {events} SET household_id = {h2} WHERE key_hash = 'k2'",
+        f"UPDATE {events} SET household_id = {h1}, link_status = 'linked' WHERE key_hash = 'k7'",
+        f"DELETE FROM {events} WHERE key_hash = 'k4'",
+        f"UPDATE {events} SET amount = 1000.0 WHERE key_hash = 'k5'",
+        f"UPDATE {events} SET link_note = 'read by no pass' WHERE key_hash = 'k1'",  # not a copied column
+    )
+    assert _changes_logged(path) == 5
+    synced = _assert_copy_is_the_database()
+    assert (synced.rebuilt, synced.replaced, synced.rows["events"]) == (False, 5, 8)
+    assert _amounts() == [0.0, 1.0, 2.0, 3.0, 6.0, 7.0, 99.0, 1000.0]
+    # the windows and a village filter as the extract's own queries have them
+    _assert_copy_is_the_database(["520526001001"], (date(2025, 1, 1), AS_OF))
+    _assert_copy_is_the_database(["520526009999"], (date(2025, 3, 1), AS_OF))
+
+
+def test_a_crash_between_the_two_commits_rebuilds_the_copy(on_file, monkeypatch):
+    path, _ = on_file
+    _assert_copy_is_the_database()
+    _sql(path, f"UPDATE {FeedEvent._meta.db_table} SET amount = 5.5 WHERE key_hash = 'k0'")
+
+    def crash(*args):
+        raise RuntimeError("killed after the copy committed, before the database recorded it")
+
+    with monkeypatch.context() as m:
+        m.setattr(mirror, "_record", crash)
+        with pytest.raises(RuntimeError):
+            mirror.inputs(None, None)
+    synced = _assert_copy_is_the_database()
+    assert synced.rebuilt and synced.reason == "the copy and the database disagree"
+    assert 5.5 in _amounts()
+
+
+def test_a_restored_database_a_dropped_trigger_or_a_damaged_file_rebuild_the_copy(on_file):
+    path, _ = on_file
+    _assert_copy_is_the_database()
+    events = FeedEvent._meta.db_table
+
+    # a backup from before the copy's last sync: the database's state is older than the copy's
+    _sql(path, f"UPDATE {mirror.STATE} SET watermark = watermark - 1")
+    synced = _assert_copy_is_the_database()
+    assert synced.rebuilt and synced.reason == "the copy and the database disagree"
+
+    # a migration that remakes the events table drops its triggers: what was written meanwhile was not logged
+    _sql(
+        path,
+        "DROP TRIGGER screening_copy_events_update",
+        f"UPDATE {events} SET amount = 7.5 WHERE key_hash = 'k1'",
+    )
+    synced = _assert_copy_is_the_database()
+    assert synced.rebuilt and synced.reason == "triggers missing: screening_copy_events_update"
+    _sql(path, f"UPDATE {events} SET amount = 8.5 WHERE key_hash = 'k1'")  # logged again
+    assert _assert_copy_is_the_database().replaced == 1
+
+    mirror.copy_path(path).write_bytes(b"not a DuckDB file")
+    synced = _assert_copy_is_the_database()
+    assert synced.rebuilt and synced.reason == "no copy"
+
+
+def test_a_table_most_of_which_changed_is_reloaded_whole(on_file, monkeypatch):
+    path, _ = on_file
+    _assert_copy_is_the_database()
+    monkeypatch.setattr(mirror, "RELOAD_MIN_ROWS", 2)
+    _sql(
+        path,
+        f"UPDATE {FeedEvent._meta.db_table} SET amount = amount + 1 WHERE key_hash IN ('k0', 'k1', 'k2')",
+        f"UPDATE {Household._meta.db_table} SET monitor_category = 'edge' WHERE household_no LIKE '%1'",
+    )
+    synced = _assert_copy_is_the_database()
+    assert (synced.rebuilt, synced.reloaded, synced.replaced) == (False, ("events",), 1)
+    assert _changes_logged(path) == 0
+
+
+def test_households_members_and_income_years_are_copied_too(on_file):
+    path, (h1, h2) = on_file
+    _assert_copy_is_the_database()
+    registry = Household._meta.db_table
+    members, years = Member._meta.db_table, HouseholdYear._meta.db_table
+    _sql(
+        path,
+        _duplicate(path, members, "true", health="'chronic'", id_number_hash="'another'"),
+        _duplicate(path, years, "true", household_id=str(h2), wage_income="12345.5"),
+        f"UPDATE {registry} SET is_active = 0 WHERE id = {h2}",
+    )
+    synced = _assert_copy_is_the_database()
+    assert (synced.rebuilt, synced.replaced) == (False, 3)
+    got = mirror.inputs(None, None)[0]
+    assert got["households"].column("household_id").to_pylist() == [h1]  # the inactive one is not screened
+    assert sorted(got["members"].column("health").to_pylist()) == ["", "chronic"]
+    assert sorted(got["household_years"].column("wage_income").to_pylist()) == [1000.0, 12345.5]
+    _sql(path, f"DELETE FROM {members} WHERE health = 'chronic'")
+    assert _assert_copy_is_the_database().replaced == 1
+    assert mirror.inputs(None, None)[0]["members"].num_rows == 1
+
+
+def test_a_full_pass_reads_its_events_from_the_copy(on_file, monkeypatch):
+    path, _ = on_file
+    inputs = extract.screening_inputs(as_of=AS_OF)
+    assert mirror.copy_path(path).exists()
+    assert sorted(inputs["events"].column("amount").to_pylist()) == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    _sql(path, f"UPDATE {FeedEvent._meta.db_table} SET event_date = '2023-01-01' WHERE key_hash = 'k3'")
+    inputs = extract.screening_inputs(as_of=AS_OF)  # out of the 24-month look-back now
+    assert sorted(inputs["events"].column("amount").to_pylist()) == [0.0, 1.0, 2.0, 4.0, 5.0, 6.0]
+    assert inputs["events"].schema == extract.SCHEMAS["events"]
