@@ -221,12 +221,14 @@ def screening_inputs(
     household_ids: list[int] | None = None,
     village_codes: list[str] | None = None,
     as_of: dt.date | None = None,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, pa.Table]:
     """All active households (or just `household_ids`, with their villages' village-level events); with `as_of`,
     only the events a screening at that date reads (`_event_window`). A full pass on SQLite in a file reads the
     columnar copy (guardline.screening.mirror), brought up to date first. Elsewhere its scans run side by side,
     each on its own ADBC connection (the drivers release the GIL); the events, by far the longest, are read in two
-    halves by household so that no single scan is the critical path."""
+    halves by household so that no single scan is the critical path. `timings` gets the copy's sync time and
+    the rows it replaced."""
     queries = _queries(household_ids, village_codes, as_of)
     if household_ids is not None or not _columnar():
         return {name: _conform(name, fetch(sql)) for name, sql in queries.items()}
@@ -237,7 +239,10 @@ def screening_inputs(
     if mirror.enabled():
         # From the columnar copy, brought up to date first (guardline.screening.mirror).
         window = None if as_of is None else (Window.at(as_of).months24, as_of)
-        tables, _ = mirror.inputs(village_codes, window)
+        tables, synced = mirror.inputs(village_codes, window)
+        if timings is not None:
+            timings["copy_sync"] = round(synced.seconds, 3)
+            timings["copy_replaced"] = synced.replaced
         return {name: _conform(name, table) for name, table in tables.items()}
     parts = {name: [sql] for name, sql in queries.items()}
     cut = _household_midpoint() if village_codes is None else None

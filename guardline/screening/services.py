@@ -212,7 +212,8 @@ def screening_run(
                 .values_list("village_code", flat=True)
                 .distinct()
             )
-        inputs = extract.screening_inputs(household_ids, villages, as_of)
+        read: dict[str, float] = {}
+        inputs = extract.screening_inputs(household_ids, villages, as_of, timings=read)
         if progress:
             progress("计算指标与等级", 1, 4)
         all_villages = inputs["households"].column("village_code").to_pylist()
@@ -237,7 +238,7 @@ def screening_run(
             current = writeback_services.current_grades(household_ids)
             failpoints.hit("screening_before_write")
             with write_lock(), transaction.atomic(), writeback_services.page_cache_for_bulk_write():
-                written: dict[str, float] = {}
+                written: dict[str, float] = dict(read)
                 counts = writeback_services.results_write(
                     run,
                     result.grades,
