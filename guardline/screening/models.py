@@ -110,8 +110,8 @@ class HouseholdGrade(models.Model):
     """Every household's current grade and score (one row per household, rewritten only when it changes)."""
 
     household = models.OneToOneField("registry.Household", on_delete=models.CASCADE, related_name="grade")
-    village_code = models.CharField(max_length=12, db_index=True)
-    grade = models.CharField(max_length=6, choices=Grade.choices, db_index=True)
+    village_code = models.CharField(max_length=12)
+    grade = models.CharField(max_length=6, choices=Grade.choices)
     score = models.FloatField()
     rules = models.CharField(max_length=400, blank=True)
     as_of = models.DateField()
@@ -119,6 +119,11 @@ class HouseholdGrade(models.Model):
     # written a million times. (Deleting a run, which never happens in use, scans to clear it.)
     run = models.ForeignKey(ScreeningRun, null=True, on_delete=models.SET_NULL, db_index=False)
     updated_at = models.DateTimeField()
+
+    class Meta:
+        # One index for what is read by region (a village-code prefix) and counted by grade — covering those
+        # counts — rather than one per column: a full pass writes a million rows, each into every index.
+        indexes = [models.Index(fields=["village_code", "grade"], name="grade_village_grade")]
 
     def __str__(self) -> str:
         return f"{self.household_id} {self.grade}"
