@@ -278,6 +278,15 @@ def migrate(path: Path) -> list[str]:
     ]
 
 
+def _schema_objects(lite: sqlite3.Connection, kind: str) -> list[tuple[str, str]]:
+    """(name, sql) of the `kind` objects ('index', 'trigger') on TABLES that their own DDL made."""
+    return lite.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL "
+        f"AND tbl_name IN ({', '.join('?' * len(TABLES))})",
+        (kind, *TABLES),
+    ).fetchall()
+
+
 def build(path: Path, households: int, as_of: date, say=print) -> None:
     import adbc_driver_sqlite.dbapi as adbc
     import duckdb
@@ -291,22 +300,13 @@ def build(path: Path, households: int, as_of: date, say=print) -> None:
     migrate(tmp)
     with sqlite3.connect(tmp) as lite:
         lite.execute("PRAGMA journal_mode=DELETE")
-        indexes = lite.execute(
-            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND tbl_name IN ({', '.join('?' * len(TABLES))})",
-            TABLES,
-        ).fetchall()
-        for name, _ in indexes:
-            lite.execute(f'DROP INDEX "{name}"')
-        # The events copy's change triggers (guardline.screening.mirror) would log every loaded event: the first
-        # pass builds the copy from a full read either way.
-        triggers = lite.execute(
-            f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-            f"AND tbl_name IN ({', '.join('?' * len(TABLES))})",
-            TABLES,
-        ).fetchall()
-        for name, _ in triggers:
-            lite.execute(f'DROP TRIGGER "{name}"')
+        # Secondary indexes, and the input copy's change triggers (guardline.screening.mirror), which would log
+        # every loaded row: dropped for the load, made again after it (the first pass builds the copy in full).
+        dropped = {kind: _schema_objects(lite, kind) for kind in ("index", "trigger")}
+        for kind, objects in dropped.items():
+            for name, _ in objects:
+                lite.execute(f'DROP {kind.upper()} "{name}"')
+        indexes, triggers = dropped["index"], dropped["trigger"]
     say(
         f"  migrated in {time.perf_counter() - t0:.1f}s; {len(indexes)} secondary indexes and {len(triggers)} "
         "triggers dropped for the load"
