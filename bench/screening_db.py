@@ -20,6 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
@@ -298,7 +299,7 @@ def build(path: Path, households: int, as_of: date, say=print) -> None:
         p.unlink(missing_ok=True)
     t0 = time.perf_counter()
     migrate(tmp)
-    with sqlite3.connect(tmp) as lite:
+    with closing(sqlite3.connect(tmp)) as lite, lite:
         lite.execute("PRAGMA journal_mode=DELETE")
         # Secondary indexes, and the input copy's change triggers (guardline.screening.mirror), which would log
         # every loaded row: dropped for the load, made again after it (the first pass builds the copy in full).
@@ -338,7 +339,7 @@ def build(path: Path, households: int, as_of: date, say=print) -> None:
     duck.close()
     say(f"  loaded through ADBC in {time.perf_counter() - t:.1f}s")
     t = time.perf_counter()
-    with sqlite3.connect(tmp) as lite:
+    with closing(sqlite3.connect(tmp)) as lite, lite:
         lite.execute("PRAGMA cache_size=-2000000")
         lite.execute("PRAGMA temp_store=MEMORY")
         for _, sql in indexes + triggers:
@@ -365,7 +366,10 @@ def database(households: int, as_of: date, *, cache: Path, say=print) -> Path:
         t = time.perf_counter()
         applied = migrate(path)
         if applied:
-            with sqlite3.connect(path) as lite:  # statistics for the new indexes, as a fresh build has them
+            with (
+                closing(sqlite3.connect(path)) as lite,
+                lite,
+            ):  # statistics for the new indexes, as a fresh build has them
                 for (name,) in lite.execute(
                     "SELECT name FROM sqlite_master WHERE type = 'index' "
                     "AND name NOT IN (SELECT idx FROM sqlite_stat1 WHERE idx IS NOT NULL)"
@@ -384,7 +388,7 @@ def reset_outputs(path: Path) -> None:
     """Empty the screening outputs (grades, warnings, runs, their change-log rows) so a run starts like the first,
     and remove a next day's events that an interrupted run left."""
     day_of_events_remove(path)
-    with sqlite3.connect(path) as lite:
+    with closing(sqlite3.connect(path)) as lite, lite:
         lite.execute("PRAGMA journal_mode=WAL")
         lite.execute("DELETE FROM screening_householdgrade")
         lite.execute("DELETE FROM screening_riskwarning")
@@ -406,7 +410,7 @@ def day_of_events_add(path: Path, day: date, per_year: int) -> int:
     count = max(1, per_year // 365)
     made = {"id": "NULL", "key_hash": f"'{DAY_KEY}' || id", "event_date": f"'{day.isoformat()}'",
             "created_at": f"'{day.isoformat()} 09:00:00'", "batch_id": "NULL"}  # fmt: skip
-    with sqlite3.connect(path) as lite:
+    with closing(sqlite3.connect(path)) as lite, lite:
         columns = [c[1] for c in lite.execute("PRAGMA table_info(ingest_feedevent)").fetchall()]
         select = ", ".join(made.get(c, c) for c in columns)
         lite.execute(
@@ -427,7 +431,7 @@ def day_of_events_remove(path: Path) -> None:
     if not marker.exists():
         return
     as_of = json.loads(marker.read_text())["as_of"]
-    with sqlite3.connect(path) as lite:
+    with closing(sqlite3.connect(path)) as lite, lite:
         lite.execute(
             f"DELETE FROM ingest_feedevent WHERE event_date > ? AND key_hash LIKE '{DAY_KEY}%'", (as_of,)
         )

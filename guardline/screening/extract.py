@@ -7,6 +7,7 @@ data is read; the platform's own tables stay the single source of truth."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -143,6 +144,7 @@ def fetch(sql: str) -> pa.Table:
         path = str(connection.settings_dict["NAME"])
         if "mode=memory" in path or path == ":memory:":
             return _fetch_cursor(sql)
+        sqlite_hand_over(path)
         with adbc.connect(path) as con, con.cursor() as cur:
             # Wait for a writer (or a WAL recovery after a crash) like Django's connections do, not fail at once.
             cur.execute("PRAGMA busy_timeout = 20000")
@@ -157,6 +159,27 @@ def fetch(sql: str) -> pa.Table:
             cur.execute(sql)
             return cur.fetch_arrow_table()
     return _fetch_cursor(sql)
+
+
+def sqlite_hand_over(path: str) -> None:
+    """Close this thread's Django connection to the SQLite file before ADBC opens it; Django reopens it at its
+    next query.
+
+    ADBC's driver embeds its own SQLite: a second library in this process, whose POSIX locks do not see the
+    first one's (sqlite.org, "How To Corrupt An SQLite Database File", 2.2.1). Opening the file, it finds the
+    WAL's shared memory apparently unused and truncates it. A connection of the other library that still has it
+    mapped then faults on its next write: SIGBUS inside sqlite3WalFrames. A bench script met it in Django's
+    `executemany`, after a sqlite3 connection left open had kept the mapping alive across an ADBC read.
+
+    So the file is handed over: no connection of the Python library may be open while ADBC reads. Django's is
+    closed here; any other must be closed before (contextlib.closing: `with sqlite3.connect()` does not close).
+    Inside a transaction nothing is closed, and `fetch` reads through Django's own cursor instead; nor is a
+    connection to another file (tests copy their in-memory database to a file for ADBC)."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block or connection.connection is None:
+        return
+    row = connection.connection.execute("PRAGMA database_list").fetchone()  # (seq, name, file) of "main"
+    if row and row[2] and os.path.exists(path) and os.path.samefile(row[2], path):
+        connection.close()
 
 
 def _pg_uri(s: dict) -> str:
@@ -235,6 +258,8 @@ def screening_inputs(
     from concurrent.futures import ThreadPoolExecutor
 
     from . import mirror
+
+    sqlite_hand_over(str(connection.settings_dict["NAME"]))  # before the reads in other threads
 
     if mirror.enabled():
         # From the columnar copy, brought up to date first (guardline.screening.mirror).

@@ -183,11 +183,13 @@ class SyncResult:
 @contextmanager
 def _sqlite(database: str) -> Iterator[Any]:
     """A cursor of its own, in autocommit (the copy's few writes are explicit transactions), through ADBC's SQLite
-    — the library the tables are read with. Two SQLite libraries must not share a file inside one process: their
-    POSIX locks do not see each other, so when one closes what it thinks is the last connection it deletes the
-    WAL under the other's feet (a sqlite3 connection opened beside the ADBC scans failed with "disk I/O error")."""
+    — the library the tables are read with, with Django's connection handed over first (extract.sqlite_hand_over):
+    a sqlite3 connection opened beside the ADBC scans failed with "disk I/O error"."""
     import adbc_driver_sqlite.dbapi as adbc
 
+    from .extract import sqlite_hand_over
+
+    sqlite_hand_over(database)
     with adbc.connect(database, autocommit=True) as con, con.cursor() as cursor:
         cursor.execute("PRAGMA busy_timeout = 20000")
         yield cursor
