@@ -132,9 +132,12 @@ def _columnar() -> bool:
     return connection.vendor == "postgresql" or not ("mode=memory" in path or path == ":memory:")
 
 
-def fetch(sql: str) -> pa.Table:
-    """One query's result as Arrow: through ADBC outside a transaction, else through Django's own cursor."""
-    if connection.in_atomic_block:
+def fetch(sql: str, *, columnar: bool = True) -> pa.Table:
+    """One query's result as Arrow: through ADBC outside a transaction, else — and for the few rows of one
+    household's re-screen (`columnar=False`) — through Django's own cursor. On SQLite the live path then never
+    opens the file with ADBC's second SQLite library beside the web server's and the worker's other threads,
+    whose connections `sqlite_hand_over` cannot close."""
+    if connection.in_atomic_block or not columnar:
         # A second (ADBC) connection cannot see this transaction's uncommitted writes; read through our own.
         return _fetch_cursor(sql)
     vendor = connection.vendor
@@ -254,7 +257,8 @@ def screening_inputs(
     the rows it replaced."""
     queries = _queries(household_ids, village_codes, as_of)
     if household_ids is not None or not _columnar():
-        return {name: _conform(name, fetch(sql)) for name, sql in queries.items()}
+        columnar = household_ids is None
+        return {name: _conform(name, fetch(sql, columnar=columnar)) for name, sql in queries.items()}
     from concurrent.futures import ThreadPoolExecutor
 
     from . import mirror

@@ -227,7 +227,9 @@ def open_digests(household_ids: list[int] | None) -> pa.Table:
     where = f"status = '{RiskWarning.Status.OPEN}' AND digest IS NOT NULL"
     if household_ids is not None:
         where += f" AND household_id IN ({', '.join(str(int(i)) for i in household_ids) or 'NULL'})"
-    got = extract.fetch(f"SELECT household_id, digest FROM {table} WHERE {where}")
+    got = extract.fetch(
+        f"SELECT household_id, digest FROM {table} WHERE {where}", columnar=household_ids is None
+    )
     # With no rows the driver cannot tell the types: NULL columns, cast like the rest.
     return pa.table({f.name: got.column(f.name).cast(f.type) for f in DIGESTS_SCHEMA})
 
@@ -238,7 +240,9 @@ def current_grades(household_ids: list[int] | None) -> pa.Table:
     where = ""
     if household_ids is not None:
         where = f"WHERE household_id IN ({', '.join(str(int(i)) for i in household_ids) or 'NULL'})"
-    got = extract.fetch(f"SELECT household_id, grade, score, rules FROM {table} {where}")
+    got = extract.fetch(
+        f"SELECT household_id, grade, score, rules FROM {table} {where}", columnar=household_ids is None
+    )
     schema = pa.schema([("household_id", pa.int64()), ("grade", pa.string()), ("score", pa.float64()),
                         ("rules", pa.string())])  # fmt: skip
     return pa.table(
