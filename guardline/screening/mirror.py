@@ -432,13 +432,16 @@ def sync(database: str) -> SyncResult:
         return SyncResult(False, "", replaced, reloaded, rows, high, time.perf_counter() - t0)
 
 
-def refresh() -> SyncResult | None:
+def refresh(rebuild: bool = False) -> SyncResult | None:
     """Bring the copy up to date now (None where there is none): after a large import, say, so that the next pass
-    does not pay for it."""
+    does not pay for it (`guardline refresh_screening_copy`). With `rebuild`, write it anew from a full read."""
     database = database_path()
     if database is None:
         return None
-    with _locked(copy_path(database)):
+    path = copy_path(database)
+    with _locked(path):
+        if rebuild:
+            path.unlink(missing_ok=True)
         return sync(database)
 
 

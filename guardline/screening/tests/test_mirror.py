@@ -216,3 +216,33 @@ def test_a_full_pass_reads_its_events_from_the_copy(on_file, monkeypatch):
     inputs = extract.screening_inputs(as_of=AS_OF)  # out of the 24-month look-back now
     assert sorted(inputs["events"].column("amount").to_pylist()) == [0.0, 1.0, 2.0, 4.0, 5.0, 6.0]
     assert inputs["events"].schema == extract.SCHEMAS["events"]
+
+
+def test_the_command_brings_the_copy_up_to_date_or_rebuilds_it(on_file):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    path, _ = on_file
+
+    def command(*args: str) -> str:
+        out = StringIO()
+        call_command("refresh_screening_copy", *args, stdout=out)
+        return out.getvalue()
+
+    assert "rebuilt (no copy)" in command()
+    _sql(path, f"UPDATE {FeedEvent._meta.db_table} SET amount = 12.5 WHERE key_hash = 'k0'")
+    assert "1 rows replaced" in command()
+    assert "0 rows replaced" in command()
+    assert "rebuilt (no copy)" in command("--rebuild")
+    assert 12.5 in _amounts()
+
+
+def test_the_command_says_where_there_is_no_copy():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("refresh_screening_copy", stdout=out)  # the test database is in memory
+    assert "no screening input copy on this database" in out.getvalue()
