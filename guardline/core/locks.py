@@ -33,6 +33,21 @@ def _lock_path(using: str) -> str | None:
 
 
 @contextmanager
+def file_lock(path: str) -> Iterator[None]:
+    """Hold an exclusive flock on `path` (made if missing, owner-only): waiters sleep in the kernel, and the lock
+    goes with the process however it ends."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
 def write_lock(using: str = "default") -> Iterator[None]:
     """Hold the database's write lock (re-entrant within a thread; each thread and process queues for it)."""
     path = _lock_path(using)
@@ -44,14 +59,9 @@ def write_lock(using: str = "default") -> Iterator[None]:
         finally:
             setattr(_held, using, depth)
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with file_lock(path):
         setattr(_held, using, 1)
         try:
             yield
         finally:
             setattr(_held, using, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)

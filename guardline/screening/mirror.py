@@ -28,14 +28,13 @@ does, so it is made readable by its owner only; it needs no backup (it is rebuil
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import logging
 import os
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ import pyarrow as pa
 from django.db import connection
 
 from engine.screening.run import SCHEMAS
+from guardline.core.locks import file_lock, write_lock
 from guardline.ingest.models import FeedEvent
 from guardline.registry.models import Household, HouseholdYear, Member
 
@@ -202,8 +202,6 @@ def _one(db: Any, sql: str, params: tuple = ()) -> tuple | None:
 
 @contextmanager
 def _writing(db: Any) -> Iterator[None]:
-    from guardline.core.locks import write_lock
-
     with write_lock():
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -226,29 +224,15 @@ def _missing_triggers(db: Any) -> list[str]:
     return [name for name in TRIGGERS if name not in have]
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    fd = os.open(str(path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-def _conform(copy: Copy, table: pa.Table) -> pa.Table:
-    from .extract import _conform_to
-
-    return _conform_to(copy.schema, table)
+def _locked(path: Path) -> AbstractContextManager[None]:
+    """One process at a time syncing or reading the copy at `path`."""
+    return file_lock(str(path) + ".lock")
 
 
 def _read(copy: Copy, where: str = "") -> pa.Table:
-    from .extract import fetch
+    from .extract import _conform_to, fetch
 
-    return _conform(copy, fetch(f"{copy.select()} {where}"))
+    return _conform_to(copy.schema, fetch(f"{copy.select()} {where}"))
 
 
 def _parts(copy: Copy, db: Any) -> list[str]:

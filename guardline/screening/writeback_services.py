@@ -245,14 +245,8 @@ def current_grades(household_ids: list[int] | None) -> pa.Table:
     )
     schema = pa.schema([("household_id", pa.int64()), ("grade", pa.string()), ("score", pa.float64()),
                         ("rules", pa.string())])  # fmt: skip
-    return pa.table(
-        {
-            f.name: pa.nulls(got.num_rows, f.type)
-            if pa.types.is_null(got.column(f.name).type)
-            else got.column(f.name).cast(f.type)
-            for f in schema
-        }
-    )
+    # With no rows (or no rules at all) the driver cannot tell the types: NULL columns, cast like the rest.
+    return pa.table({f.name: got.column(f.name).cast(f.type) for f in schema})
 
 
 def _grades_write(run: ScreeningRun, grades: pa.Table, current: pa.Table, stamp) -> int:
