@@ -62,7 +62,7 @@ def household_screening(user, household) -> tuple[HouseholdGrade | None, list[Ri
 def grade_counts(user) -> dict[str, int]:
     counts = {"red": 0, "yellow": 0, "green": 0}
     for row in (
-        HouseholdGrade.objects.filter(region_q(user)).values("grade").order_by().annotate(n=Count("id"))
+        HouseholdGrade.objects.filter(region_q(user)).values("grade").order_by().annotate(n=Count("pk"))
     ):
         counts[row["grade"]] = row["n"]
     return counts
