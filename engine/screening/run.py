@@ -222,8 +222,11 @@ def screen(
             villages = set(runner.query("SELECT DISTINCT village_code FROM households").column(0).to_pylist())
         runner.load("params", resolve(villages, overrides, as_of.year, default_weights()))
         timings["load"] = time.perf_counter() - t0
-        # Without the full feature table, `scored` keeps only the parameters that explaining reads.
-        keep = None if with_features else _explained_params(list(rules))
+        # `scored` keeps only what is read after it: everything for the full feature table; the features, values
+        # and points a model scores and explains; or, graded by the index, what the explanation reads.
+        by_model = model is not None and model.beats_index
+        wide = steps.wide_columns(_explained_params(list(rules)))
+        keep = None if with_features else wide if by_model else [*_explained_columns(wide, list(rules)), "score"]
         for table, sql in steps.sequence(window, compiled_rules, keep):
             t = time.perf_counter()
             if progress:
@@ -238,7 +241,7 @@ def screen(
         scorer, note, src, score, grade = "index", "", "scored", "score", "grade"
         if model is not None:
             note = model.why
-            if model.beats_index:
+            if by_model:
                 t = time.perf_counter()
                 _model_scores(runner, model, list(rules))
                 timings["model"] = time.perf_counter() - t
@@ -249,13 +252,10 @@ def screen(
             f"SELECT household_id, household_no, village_code, {score} AS score, {grade} AS grade, fired_rules, "
             f"scored.score AS index_score FROM {src} ORDER BY household_id"
         )
+        # (In this order: the digests hash the rows with their schema.)
         detail_columns = [
-            "household_id", "household_no", "village_code", f"{score} AS score", f"{grade} AS grade", "fired_rules",
-            "scored.score AS index_score",
-            *steps.FEATURE_COLUMNS, *steps.DERIVED_COLUMNS, *steps.DATE_COLUMNS, *steps.TEXT_COLUMNS,
-            *[f"n_{f}" for f in steps.FEEDS], *[f"pt_{i.code}" for i in INDICATORS],
-            *[f"v_{i.code}" for i in INDICATORS],
-            *[f"p_{p}" for p in dict.fromkeys(_explained_params(list(rules)))],
+            *wide[:3], f"{score} AS score", f"{grade} AS grade", "fired_rules", "scored.score AS index_score",
+            *[c for c in wide[3:] if c != "score"],
         ]  # fmt: skip
         if scorer != "model":  # the model's contributions read its features; the index explains from fewer
             detail_columns = _explained_columns(detail_columns, list(rules))
