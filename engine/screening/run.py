@@ -226,7 +226,9 @@ def screen(
         # and points a model scores and explains; or, graded by the index, what the explanation reads.
         by_model = model is not None and model.beats_index
         wide = steps.wide_columns(_explained_params(list(rules)))
-        keep = None if with_features else wide if by_model else [*_explained_columns(wide, list(rules)), "score"]
+        keep = (
+            None if with_features else wide if by_model else [*_explained_columns(wide, list(rules)), "score"]
+        )
         for table, sql in steps.sequence(window, compiled_rules, keep):
             t = time.perf_counter()
             if progress:
