@@ -70,9 +70,10 @@ def main() -> None:
             timings: dict[str, float] = {}
             with writeback_services.page_cache_for_bulk_write(), transaction.atomic():
                 t = time.perf_counter()
-                opened = writeback_services.results_write(
-                    run, result.grades, current, result.warning_table, None, timings
-                )[0]
+                stored = lambda: writeback_services.warnings_stored(result.warning_table, run.pk)  # noqa: E731
+                opened = writeback_services.results_write(run, result.grades, current, stored, None, timings)[
+                    0
+                ]
                 total = time.perf_counter() - t
                 transaction.set_rollback(True)
             print(

@@ -8,6 +8,7 @@ import fcntl
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -231,10 +232,18 @@ def screening_run(
         )
         if progress:
             progress("写入预警", 2, 4)
-        # The warnings are explained in another thread (DuckDB, out of the GIL) while this one writes the grades;
-        # leaving the pool waits for it whatever happens here.
+
+        # The warnings are explained, and put in their stored form, in another thread (DuckDB, out of the GIL) while
+        # this one writes the grades; leaving the pool waits for it whatever happens here.
+        def explained_and_stored():
+            table = result.warning_table
+            t = time.perf_counter()
+            stored = writeback_services.warnings_stored(table, run.pk)
+            result.timings["explain_stored"] = time.perf_counter() - t
+            return stored
+
         with ThreadPoolExecutor(max_workers=1) as pool:
-            explained = pool.submit(lambda: result.warning_table)
+            explained = pool.submit(explained_and_stored)
             current = writeback_services.current_grades(household_ids)
             failpoints.hit("screening_before_write")
             with write_lock(), transaction.atomic(), writeback_services.page_cache_for_bulk_write():

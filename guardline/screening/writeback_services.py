@@ -59,11 +59,11 @@ def results_write(
 ) -> tuple[int, int, int, int]:
     """Set-based write-back: grades inserted or updated only where they changed; warnings inserted, updated where their
     content changed (RiskWarning.digest) and closed, with one executemany each, and their change-log entries in
-    bulk — all in the caller's transaction. `warnings` is the engine's warning table
-    (engine.screening.explain.WARNINGS_SCHEMA), or what gives it once the grades are written (an explanation
-    still running in another thread); `kept` (household_id, digest) the red and yellow households the
-    engine found exactly as their open warning and did not explain again (ScreenResult.kept): left as they are,
-    not closed. Returns (opened, updated, unchanged, closed)."""
+    bulk — all in the caller's transaction. `warnings` are the engine's warnings in their stored form
+    (`warnings_stored`), or what gives them once the grades are written (an explanation still running in another
+    thread); `kept` (household_id, digest) the red and yellow households the engine found exactly as their open
+    warning and did not explain again (ScreenResult.kept): left as they are, not closed. Returns (opened,
+    updated, unchanged, closed)."""
     now = timezone.now()
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
@@ -80,12 +80,7 @@ def results_write(
     if callable(warnings):
         warnings = warnings()
         lap("write_wait_explain")
-    open_qs = RiskWarning.objects.filter(status=RiskWarning.Status.OPEN)
-    if scoped is not None:
-        open_qs = open_qs.filter(household_id__in=scoped)
-    existing = list(open_qs.values_list("household_id", "pk", "grade", "digest", "first_signal_date"))
-    rows, unchanged, gone = _warnings_to_write(warnings, existing, run.pk, kept)
-    del existing
+    rows, unchanged, gone = _warnings_to_write(warnings, _open_warnings(scoped), kept)
     # New warnings, the bulk of a first run, go from Arrow columns to parameter tuples without a Python loop; the
     # constant columns are repeated, and their change-log entries' JSON was built in DuckDB.
     # The new ones come first: slices, not copies, of wide JSON rows.
@@ -168,46 +163,77 @@ _STORED = ("household_id", "village_code", "grade", "score", "risk_types", "reas
            "digest", "first_signal_date")  # fmt: skip
 
 
+def warnings_stored(warnings: pa.Table, run_pk: int) -> pa.Table:
+    """The engine's warnings (engine.screening.explain.WARNINGS_SCHEMA) in the form they are stored in, built in
+    DuckDB — the columns of `_STORED` (codes joined with ";", lists as JSON text, the ten largest points as
+    [[indicator, points], …], the date as ISO text) and `log`, the JSON of a new warning's change-log entry. It does
+    not depend on what is stored already, so the thread that explains builds it while the grades are written."""
+    with scratch.connection() as con:
+        con.register("w", warnings)
+        return con.sql(
+            "SELECT household_id, village_code, grade, score, array_to_string(risk_types, ';') AS risk_types, "
+            "CAST(to_json(reasons) AS VARCHAR) AS reasons, CAST(to_json(sources) AS VARCHAR) AS sources, "
+            "array_to_string(rules, ';') AS rules, CAST(to_json(list_transform(points[1:10], "
+            "lambda p: [to_json(p.code), to_json(p.points)])) AS VARCHAR) AS points, digest, "
+            # SQLite stores a date as its ISO text (what Django's adapt_datefield_value gives); PostgreSQL takes it
+            "CAST(first_signal_date AS VARCHAR) AS first_signal_date, "
+            # the change-log entry of a new warning (core.changelog.log_rows takes it as JSON text)
+            "CAST(json_object('grade', grade, 'score', score, 'risk_types', array_to_string(risk_types, ';'), "
+            "'run', $run) AS VARCHAR) AS log FROM w",
+            params={"run": run_pk},
+        ).to_arrow_table()
+
+
+def _open_warnings(scoped: list[int] | None) -> pa.Table:
+    """(household_id, pk, grade, digest, first_signal_date) of the open warnings (of the `scoped` households), read in
+    the write transaction through the cursor: the ORM's row objects and a date object per warning took ~1 s for a
+    province's 300,000."""
+    table = connection.ops.quote_name(RiskWarning._meta.db_table)
+    sql = f"SELECT household_id, id, grade, digest, first_signal_date FROM {table} WHERE status = %s"
+    params: list[Any] = [RiskWarning.Status.OPEN]
+    if scoped is not None:
+        sql += f" AND household_id IN ({', '.join(['%s'] * len(scoped)) or 'NULL'})"
+        params += scoped
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in range(5)]
+    types = (pa.int64(), pa.int64(), pa.string(), pa.string())
+    names = ("household_id", "pk", "grade", "digest")
+    return pa.table(
+        {
+            **{n: pa.array(c, t) for n, c, t in zip(names, columns, types, strict=False)},
+            # ISO text on SQLite, a date on PostgreSQL
+            "first_signal_date": pa.array(columns[4]).cast(pa.date32()),
+        }
+    )
+
+
 def _warnings_to_write(
-    warnings: pa.Table, existing: list[tuple], run_pk: int, kept: pa.Table | None = None
+    stored: pa.Table, open_: pa.Table, kept: pa.Table | None = None
 ) -> tuple[pa.Table, int, dict[int, int]]:
-    """The engine's warnings against the open ones (household_id, pk, grade, digest, first_signal_date), in
-    DuckDB: (the rows to insert or update — the stored columns (_STORED), the open warning's pk and grade, NULL for a
-    new one, and the JSON of a new one's change-log entry; new ones first —, how many are found again exactly as
-    they were, {household_id: pk} of the open ones to close).
+    """The engine's warnings (`warnings_stored`) against the open ones (`_open_warnings`), in DuckDB: (the rows to
+    insert or update — the stored columns (_STORED), `log`, and the open warning's pk and grade, NULL for a new one;
+    new ones first —, how many are found again exactly as they were, {household_id: pk} of the open ones to close).
 
     The digest (RiskWarning.digest) is the engine's hash of the explanation's inputs (explain.digests): a warning
     is written when it is new, its digest changed, or its first-signal date moved earlier (it may only move
-    earlier). The households in `kept` were found exactly as stored and not explained: never closed. The stored
-    columns (codes joined with ";", lists as JSON text, the ten largest points as [[indicator, points], …]) are
-    built in DuckDB and only for the rows to write."""
-    names = ("household_id", "pk", "grade", "digest", "first_signal_date")
-    types = (pa.int64(), pa.int64(), pa.string(), pa.string(), pa.date32())
-    columns = list(zip(*existing, strict=True)) if existing else [() for _ in names]
-    open_ = pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types, strict=True)})
+    earlier). The households in `kept` were found exactly as stored and not explained: never closed."""
     if kept is None:
         kept = DIGESTS_SCHEMA.empty_table()
     with scratch.connection() as con:
-        con.register("w", warnings)
+        con.register("w", stored)
         con.register("open_", open_)
         con.register("kept", kept)
         con.execute(
-            "CREATE TEMP TABLE d AS SELECT w.household_id, w.digest, o.pk, o.grade AS old_grade, "
-            "(o.pk IS NULL OR o.digest IS DISTINCT FROM w.digest OR w.first_signal_date < o.first_signal_date) "
-            "AS write FROM w LEFT JOIN open_ AS o USING (household_id)"
+            "CREATE TEMP TABLE d AS SELECT w.household_id, o.pk, o.grade AS old_grade, "
+            "(o.pk IS NULL OR o.digest IS DISTINCT FROM w.digest "
+            "OR CAST(w.first_signal_date AS DATE) < o.first_signal_date) AS write "
+            "FROM w LEFT JOIN open_ AS o USING (household_id)"
         )
         rows = con.sql(
-            "SELECT w.household_id, w.village_code, w.grade, w.score, array_to_string(w.risk_types, ';') "
-            "AS risk_types, CAST(to_json(w.reasons) AS VARCHAR) AS reasons, CAST(to_json(w.sources) AS VARCHAR) "
-            "AS sources, array_to_string(w.rules, ';') AS rules, CAST(to_json(list_transform(w.points[1:10], "
-            "lambda p: [to_json(p.code), to_json(p.points)])) AS VARCHAR) AS points, "
-            # SQLite stores a date as its ISO text (what Django's adapt_datefield_value gives); PostgreSQL takes it
-            "CAST(w.first_signal_date AS VARCHAR) AS first_signal_date, d.digest, d.pk, d.old_grade, "
-            # the change-log entry of a new warning (core.changelog.log_rows takes it as JSON text)
-            "CAST(json_object('grade', w.grade, 'score', w.score, 'risk_types', array_to_string(w.risk_types, ';'), "
-            "'run', $run) AS VARCHAR) AS log "
-            "FROM w JOIN d USING (household_id) WHERE d.write ORDER BY d.pk IS NOT NULL, w.household_id",
-            params={"run": run_pk},
+            "SELECT w.*, d.pk, d.old_grade FROM w JOIN d USING (household_id) WHERE d.write "
+            "ORDER BY d.pk IS NOT NULL, w.household_id"
         ).to_arrow_table()
         ((same,),) = con.execute(
             "SELECT (SELECT count(*) FROM d WHERE NOT d.write) + (SELECT count(*) FROM kept SEMI JOIN open_ "
