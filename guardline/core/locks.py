@@ -22,6 +22,52 @@ from django.db import connections
 _held = threading.local()
 
 
+class SharedExclusive:
+    """Sections that may run side by side (`shared`, in any threads, nested too) but not beside an `exclusive` one,
+    which waits for them to end and holds them off until it ends."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._changed:
+            while self._exclusive:
+                self._changed.wait()
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._shared -= 1
+                self._changed.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._changed:
+            while self._exclusive or self._shared:
+                self._changed.wait()
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._exclusive = False
+                self._changed.notify_all()
+
+
+# `shared` while this process has the SQLite file open through ADBC's driver, which embeds a second SQLite library
+# (guardline.screening.extract.sqlite_hand_over): POSIX locks are per process, so the two libraries cannot see each
+# other's locks, and a connection of the other one (Python's sqlite3: Django) open in another thread at the same
+# time could have its WAL shared memory truncated under it, or its locks dropped when ADBC closes the file. A
+# thread that opens Django connections beside such reads in the same process — the worker's heartbeat — works
+# `exclusive`, and closes its connections before it lets go. Shared, not one thread's: a copy rebuild reads its
+# tables in several threads at once.
+sqlite_libraries = SharedExclusive()
+
+
 def _lock_path(using: str) -> str | None:
     connection = connections[using]
     if connection.vendor != "sqlite":

@@ -16,6 +16,7 @@ from django.db import connection
 
 from engine.screening.run import SCHEMAS
 from engine.screening.steps import Window
+from guardline.core.locks import sqlite_libraries
 from guardline.ingest.models import FeedEvent
 from guardline.registry.models import Household, HouseholdYear, Member
 
@@ -147,12 +148,13 @@ def fetch(sql: str, *, columnar: bool = True) -> pa.Table:
         path = str(connection.settings_dict["NAME"])
         if "mode=memory" in path or path == ":memory:":
             return _fetch_cursor(sql)
-        sqlite_hand_over(path)
-        with adbc.connect(path) as con, con.cursor() as cur:
-            # Wait for a writer (or a WAL recovery after a crash) like Django's connections do, not fail at once.
-            cur.execute("PRAGMA busy_timeout = 20000")
-            cur.execute(sql)
-            return cur.fetch_arrow_table()
+        with sqlite_libraries.shared():
+            sqlite_hand_over(path)
+            with adbc.connect(path) as con, con.cursor() as cur:
+                # Wait for a writer (or a WAL recovery after a crash) like Django's connections do, not fail at once.
+                cur.execute("PRAGMA busy_timeout = 20000")
+                cur.execute(sql)
+                return cur.fetch_arrow_table()
     if vendor == "postgresql":
         import adbc_driver_postgresql.dbapi as adbc
 
@@ -248,13 +250,18 @@ def screening_inputs(
     village_codes: list[str] | None = None,
     as_of: dt.date | None = None,
     timings: dict[str, float] | None = None,
+    isolated: bool = False,
 ) -> dict[str, pa.Table]:
     """All active households (or just `household_ids`, with their villages' village-level events); with `as_of`,
     only the events a screening at that date reads (`_event_window`). A full pass on SQLite in a file reads the
     columnar copy (guardline.screening.mirror), brought up to date first. Elsewhere its scans run side by side,
     each on its own ADBC connection (the drivers release the GIL); the events, by far the longest, are read in two
     halves by household so that no single scan is the critical path. `timings` gets the copy's sync time and
-    the rows it replaced."""
+    the rows it replaced.
+
+    `isolated`: other threads of this process may hold connections to the database (a web server's), so nothing
+    here may open the SQLite file through ADBC (sqlite_hand_over): a copy behind the database is brought up to date
+    by a child process (mirror.inputs)."""
     queries = _queries(household_ids, village_codes, as_of)
     if household_ids is not None or not _columnar():
         columnar = household_ids is None
@@ -263,16 +270,15 @@ def screening_inputs(
 
     from . import mirror
 
-    sqlite_hand_over(str(connection.settings_dict["NAME"]))  # before the reads in other threads
-
     if mirror.enabled():
         # From the columnar copy, brought up to date first (guardline.screening.mirror).
         window = None if as_of is None else (Window.at(as_of).months24, as_of)
-        tables, synced = mirror.inputs(village_codes, window)
+        tables, synced = mirror.inputs(village_codes, window, isolated=isolated)
         if timings is not None:
             timings["copy_sync"] = round(synced.seconds, 3)
             timings["copy_replaced"] = synced.replaced
         return {name: _conform(name, table) for name, table in tables.items()}
+    sqlite_hand_over(str(connection.settings_dict["NAME"]))  # before the reads in other threads
     parts = {name: [sql] for name, sql in queries.items()}
     cut = _household_midpoint() if village_codes is None else None
     if cut is not None:

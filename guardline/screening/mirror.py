@@ -23,18 +23,27 @@ date:
 Only SQLite databases in a file use it (`enabled()`): PostgreSQL's ADBC driver reads with COPY and its sequences
 are not in commit order, and tests in memory read the tables themselves. An exclusive lock on `<copy>.lock` keeps
 one process at a time syncing or reading it. The file holds personal data (birth dates, health) as the database
-does, so it is made readable by its owner only; it needs no backup (it is rebuilt from the database)."""
+does, so it is made readable by its owner only; it needs no backup (it is rebuilt from the database).
+
+The database is read through ADBC, whose driver embeds a second SQLite library (extract.sqlite_hand_over): only
+where no other thread of the process keeps a Django connection open — a worker, whose heartbeat waits for it
+(core.locks.sqlite_libraries), or a command. A web server's thread (the what-if page) reads `isolated`: it asks
+through Python's sqlite3 whether the copy is in step, and has a child process sync it when it is not.
+What is copied, and the triggers: guardline.screening.mirror_tables."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import os
+import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,106 +53,20 @@ import pyarrow as pa
 from django.db import connection
 
 from engine.screening.run import SCHEMAS
-from guardline.core.locks import file_lock, write_lock
+from guardline.core.locks import file_lock, sqlite_libraries, write_lock
 from guardline.ingest.models import FeedEvent
-from guardline.registry.models import Household, HouseholdYear, Member
+from guardline.registry.models import Household
 
-from .models import InputChange, InputCopyState
+from .mirror_tables import BY_NAME, CHANGES, COPIES, STATE, TRIGGERS, Copy, triggers_create, triggers_drop
+
+__all__ = ["CHANGES", "COPIES", "STATE", "TRIGGERS", "Copy", "triggers_create", "triggers_drop"]
 
 log = logging.getLogger(__name__)
 
-CHANGES = InputChange._meta.db_table
-STATE = InputCopyState._meta.db_table
-
-
-@dataclass(frozen=True)
-class Copy:
-    """One input table's copy: the engine's columns (SCHEMAS[name]) plus `extra` ones a read filters on, read from
-    `table` by `columns` (copy column → database column), keyed by `key`; `source` is its code in InputChange."""
-
-    name: str
-    source: int
-    table: str
-    key: str
-    columns: dict[str, str]
-    extra: tuple[tuple[str, pa.DataType], ...] = ()
-
-    @property
-    def schema(self) -> pa.Schema:
-        fields = [*SCHEMAS[self.name], *self.extra]
-        if self.key not in SCHEMAS[self.name].names:
-            fields.insert(0, pa.field(self.key, pa.int64()))
-        return pa.schema(fields)
-
-    def select(self) -> str:
-        return (
-            "SELECT "
-            + ", ".join(db if db == column else f"{db} AS {column}" for column, db in self.columns.items())
-            + f" FROM {self.table}"
-        )
-
-
-def _same(names) -> dict[str, str]:
-    return {n: n for n in names}
-
-
-COPIES = (
-    Copy(
-        "households", 1, Household._meta.db_table, "household_id",
-        {"household_id": "id", **_same(SCHEMAS["households"].names[1:]), "is_active": "is_active"},
-        extra=(("is_active", pa.bool_()),),
-    ),
-    Copy(
-        "members", 2, Member._meta.db_table, "member_id",
-        {"member_id": "id", **_same(SCHEMAS["members"].names[1:])},
-    ),
-    Copy(
-        "household_years", 3, HouseholdYear._meta.db_table, "id",
-        {"id": "id", **_same(SCHEMAS["household_years"].names)},
-    ),
-    Copy(
-        "events", 4, FeedEvent._meta.db_table, "id",
-        {
-            "id": "id", **_same(["feed", "household_id", "member_id", "village_code", "event_date"]),
-            # SQLite keeps the datetime as ISO text; its first ten characters are the date (extract._text_dates)
-            "received_date": "created_at", **_same(["amount", "kind", "link_status"]),
-        },
-        extra=(("link_status", pa.string()),),
-    ),
-)  # fmt: skip
-BY_NAME = {c.name: c for c in COPIES}
 # Reload a table whole rather than replace rows when more than this share of it changed, and rebuild the file when
 # more than this share of it has been deleted since it was written (DuckDB keeps deleted rows' space).
 RELOAD_SHARE = 0.2
 RELOAD_MIN_ROWS = 100_000
-
-
-def _trigger_names(copy: Copy) -> dict[str, str]:
-    logged = f"INSERT INTO {CHANGES} (source, row_id) VALUES ({copy.source}, "
-    watched = ", ".join(dict.fromkeys(copy.columns.values()))
-    return {
-        f"screening_copy_{copy.name}_insert": f"AFTER INSERT ON {copy.table} BEGIN {logged}NEW.id); END",
-        f"screening_copy_{copy.name}_update": (
-            f"AFTER UPDATE OF {watched} ON {copy.table} BEGIN {logged}OLD.id); "
-            f"INSERT INTO {CHANGES} (source, row_id) SELECT {copy.source}, NEW.id WHERE NEW.id <> OLD.id; END"
-        ),
-        f"screening_copy_{copy.name}_delete": f"AFTER DELETE ON {copy.table} BEGIN {logged}OLD.id); END",
-    }
-
-
-TRIGGERS = {name: body for copy in COPIES for name, body in _trigger_names(copy).items()}
-
-
-def triggers_create(cursor) -> None:
-    """Create the change triggers (SQLite), replacing any of the same name. Used by the migration and by `sync`."""
-    for name, body in TRIGGERS.items():
-        cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-        cursor.execute(f"CREATE TRIGGER {name} {body}")
-
-
-def triggers_drop(cursor) -> None:
-    for name in TRIGGERS:
-        cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
 def database_path() -> str | None:
@@ -189,10 +112,11 @@ def _sqlite(database: str) -> Iterator[Any]:
 
     from .extract import sqlite_hand_over
 
-    sqlite_hand_over(database)
-    with adbc.connect(database, autocommit=True) as con, con.cursor() as cursor:
-        cursor.execute("PRAGMA busy_timeout = 20000")
-        yield cursor
+    with sqlite_libraries.shared():
+        sqlite_hand_over(database)
+        with adbc.connect(database, autocommit=True) as con, con.cursor() as cursor:
+            cursor.execute("PRAGMA busy_timeout = 20000")
+            yield cursor
 
 
 def _one(db: Any, sql: str, params: tuple = ()) -> tuple | None:
@@ -429,12 +353,55 @@ def refresh(rebuild: bool = False) -> SyncResult | None:
         return sync(database)
 
 
+def _in_step(database: str, path: Path) -> SyncResult | None:
+    """Whether the copy holds every change logged, asked through Python's sqlite3 — the SQLite library of a web
+    server's other threads (Django), whose locks it shares — and never through ADBC's: what `sync` would find, or
+    None if it has work to do. (Deleted space is left for the next `sync` to compact.) Call under `_locked`."""
+    t0 = time.perf_counter()
+    with closing(sqlite3.connect(database, timeout=20)) as con:
+        db = con.cursor()
+        if _missing_triggers(db):
+            return None
+        state, high = _state(db), _high_seq(db)
+    meta = _copy_meta(path)
+    if meta is None or state != (meta.token, meta.watermark) or high != meta.watermark:
+        return None
+    return SyncResult(False, "", 0, (), meta.rows, high, time.perf_counter() - t0)
+
+
+def _sync_in_child(database: str) -> SyncResult:
+    """`guardline refresh_screening_copy` in a child process: a process of its own may open the file through
+    ADBC whatever connections this one's threads hold (POSIX locks work between processes)."""
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", "from config.cli import main; main()", "refresh_screening_copy"],
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{database}"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(
+            f"bringing the screening input copy {copy_path(database)} up to date failed (exit {done.returncode}): "
+            f"{(done.stderr or done.stdout).strip()[-2000:]}"
+        )
+    meta = _copy_meta(copy_path(database))
+    if meta is None:
+        raise RuntimeError(f"the screening input copy {copy_path(database)} does not open after its refresh")
+    log.info("screening input copy %s brought up to date by a child process", copy_path(database))
+    return SyncResult(False, "", 0, (), meta.rows, meta.watermark, time.perf_counter() - t0)
+
+
 def inputs(
-    village_codes: list[str] | None, window: tuple[dt.date, dt.date] | None
+    village_codes: list[str] | None, window: tuple[dt.date, dt.date] | None, *, isolated: bool = False
 ) -> tuple[dict[str, pa.Table], SyncResult]:
     """A full pass's input tables (what extract's queries read: active households, every member and income year,
     linked events with a household and village-level events — with `village_codes`, only those villages'
-    village-level ones — dated within `window` = (after, upto]), from the copy brought up to date first."""
+    village-level ones — dated within `window` = (after, upto]), from the copy brought up to date first.
+
+    `isolated` (a web server, whose other threads keep connections to the file open): this process never opens
+    the file through ADBC. A copy that is behind is brought up to date by a child process; what is read then is
+    the database as that child found it (changes committed in between wait for the next sync)."""
     database = database_path()
     if database is None:
         raise RuntimeError("the screening input copy is for SQLite databases in a file")
@@ -451,8 +418,15 @@ def inputs(
         where["events"] += " AND event_date > ? AND event_date <= ?"
         params.extend(window)
     path = copy_path(database)
+    result = None
+    if isolated:
+        with _locked(path):
+            result = _in_step(database, path)
+        if result is None:
+            result = _sync_in_child(database)  # it takes the copy's lock itself
     with _locked(path):
-        result = sync(database)
+        if result is None:
+            result = sync(database)
         with duckdb.connect(str(path), read_only=True) as con:
             tables = {
                 name: con.sql(

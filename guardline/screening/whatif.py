@@ -44,7 +44,8 @@ class WhatIf:
 
 
 def _region_inputs(region: str, as_of: date) -> dict[str, pa.Table]:
-    inputs = extract.screening_inputs(as_of=as_of)
+    # Isolated: this runs in a web server's thread, beside others whose SQLite connections stay open.
+    inputs = extract.screening_inputs(as_of=as_of, isolated=True)
     households = inputs["households"]
     households = households.filter(pc.starts_with(households.column("village_code"), region))
     ids = households.column("household_id")

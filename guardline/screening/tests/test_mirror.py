@@ -246,3 +246,39 @@ def test_the_command_says_where_there_is_no_copy():
     out = StringIO()
     call_command("refresh_screening_copy", stdout=out)  # the test database is in memory
     assert "no screening input copy on this database" in out.getvalue()
+
+
+def test_an_isolated_read_never_opens_the_file_through_adbc_and_a_child_process_syncs(on_file, monkeypatch):
+    """A web server's thread (the what-if page) reads the copy beside other threads whose SQLite connections stay
+    open: this process must not open the file through ADBC's second SQLite library, so a copy that is behind is
+    brought up to date by a child process (`guardline refresh_screening_copy`), and one in step is read as it is."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    path, _ = on_file
+
+    def refused(*args, **kwargs):
+        raise AssertionError("an isolated read opened the SQLite file through ADBC")
+
+    def isolated_amounts() -> list[float]:
+        with monkeypatch.context() as m:
+            m.setattr(adbc, "connect", refused)
+            got, synced = mirror.inputs(None, None, isolated=True)
+        return sorted(got["events"].column("amount").to_pylist()), synced
+
+    amounts, synced = isolated_amounts()  # no copy yet: the child builds it
+    assert (amounts, synced.rows["events"]) == ([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 8)
+    _sql(path, f"UPDATE {FeedEvent._meta.db_table} SET amount = 42.0 WHERE key_hash = 'k0'")
+    amounts, _ = isolated_amounts()  # behind by one change: the child applies it
+    assert amounts == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 42.0]
+    assert _changes_logged(path) == 0
+    with monkeypatch.context() as m:  # in step: read as it is, no child
+        m.setattr(mirror.subprocess, "run", lambda *a, **k: pytest.fail("a child for a copy in step"))
+        assert isolated_amounts()[0] == amounts
+    _assert_copy_is_the_database()
+
+
+@pytest.mark.usefixtures("on_file")
+def test_an_isolated_read_says_why_when_the_child_fails(monkeypatch):
+    monkeypatch.setattr(mirror.sys, "executable", "/bin/false")
+    with pytest.raises(RuntimeError, match=r"up to date failed \(exit 1\)"):
+        mirror.inputs(None, None, isolated=True)

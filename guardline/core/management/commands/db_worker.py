@@ -11,18 +11,22 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
 from guardline.core import worker_services
+from guardline.core.locks import sqlite_libraries
 
 
 def _heartbeat(worker_id: str, stop: threading.Event) -> None:
     """Runs in a thread of the worker: refresh the heartbeat, and recover tasks of workers that died meanwhile."""
     while not stop.wait(worker_services.heartbeat_seconds()):
-        try:
-            worker_services.worker_beat(worker_id)
-            worker_services.tasks_recover()
-        except Exception:  # a locked or briefly unreachable database: try again at the next beat
-            worker_services.logger.exception("Worker heartbeat failed")
-        finally:
-            connections.close_all()  # this thread's connections only
+        # Not while the task in the main thread reads the SQLite file through ADBC (core.locks.sqlite_libraries):
+        # a beat waits for the end of such a read, and its connection is closed before the read may start.
+        with sqlite_libraries.exclusive():
+            try:
+                worker_services.worker_beat(worker_id)
+                worker_services.tasks_recover()
+            except Exception:  # a locked or briefly unreachable database: try again at the next beat
+                worker_services.logger.exception("Worker heartbeat failed")
+            finally:
+                connections.close_all()  # this thread's connections only
 
 
 class Command(DatabaseWorkerCommand):

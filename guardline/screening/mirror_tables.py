@@ -1,0 +1,105 @@
+"""What the screening input copy (guardline.screening.mirror) holds and how changes reach it: per input table, the
+columns copied and the key (`COPIES`), and the SQLite triggers that log every row inserted, deleted, or changed in a
+copied column into InputChange (`TRIGGERS`; created by migration screening.0005 and again by `sync` when one is
+missing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from engine.screening.run import SCHEMAS
+from guardline.ingest.models import FeedEvent
+from guardline.registry.models import Household, HouseholdYear, Member
+
+from .models import InputChange, InputCopyState
+
+CHANGES = InputChange._meta.db_table
+STATE = InputCopyState._meta.db_table
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One input table's copy: the engine's columns (SCHEMAS[name]) plus `extra` ones a read filters on, read from
+    `table` by `columns` (copy column → database column), keyed by `key`; `source` is its code in InputChange."""
+
+    name: str
+    source: int
+    table: str
+    key: str
+    columns: dict[str, str]
+    extra: tuple[tuple[str, pa.DataType], ...] = ()
+
+    @property
+    def schema(self) -> pa.Schema:
+        fields = [*SCHEMAS[self.name], *self.extra]
+        if self.key not in SCHEMAS[self.name].names:
+            fields.insert(0, pa.field(self.key, pa.int64()))
+        return pa.schema(fields)
+
+    def select(self) -> str:
+        return (
+            "SELECT "
+            + ", ".join(db if db == column else f"{db} AS {column}" for column, db in self.columns.items())
+            + f" FROM {self.table}"
+        )
+
+
+def _same(names) -> dict[str, str]:
+    return {n: n for n in names}
+
+
+COPIES = (
+    Copy(
+        "households", 1, Household._meta.db_table, "household_id",
+        {"household_id": "id", **_same(SCHEMAS["households"].names[1:]), "is_active": "is_active"},
+        extra=(("is_active", pa.bool_()),),
+    ),
+    Copy(
+        "members", 2, Member._meta.db_table, "member_id",
+        {"member_id": "id", **_same(SCHEMAS["members"].names[1:])},
+    ),
+    Copy(
+        "household_years", 3, HouseholdYear._meta.db_table, "id",
+        {"id": "id", **_same(SCHEMAS["household_years"].names)},
+    ),
+    Copy(
+        "events", 4, FeedEvent._meta.db_table, "id",
+        {
+            "id": "id", **_same(["feed", "household_id", "member_id", "village_code", "event_date"]),
+            # SQLite keeps the datetime as ISO text; its first ten characters are the date (extract._text_dates)
+            "received_date": "created_at", **_same(["amount", "kind", "link_status"]),
+        },
+        extra=(("link_status", pa.string()),),
+    ),
+)  # fmt: skip
+BY_NAME = {c.name: c for c in COPIES}
+
+
+def _trigger_names(copy: Copy) -> dict[str, str]:
+    logged = f"INSERT INTO {CHANGES} (source, row_id) VALUES ({copy.source}, "
+    watched = ", ".join(dict.fromkeys(copy.columns.values()))
+    return {
+        f"screening_copy_{copy.name}_insert": f"AFTER INSERT ON {copy.table} BEGIN {logged}NEW.id); END",
+        f"screening_copy_{copy.name}_update": (
+            f"AFTER UPDATE OF {watched} ON {copy.table} BEGIN {logged}OLD.id); "
+            f"INSERT INTO {CHANGES} (source, row_id) SELECT {copy.source}, NEW.id WHERE NEW.id <> OLD.id; END"
+        ),
+        f"screening_copy_{copy.name}_delete": f"AFTER DELETE ON {copy.table} BEGIN {logged}OLD.id); END",
+    }
+
+
+TRIGGERS = {name: body for copy in COPIES for name, body in _trigger_names(copy).items()}
+
+
+def triggers_create(cursor) -> None:
+    """Create the change triggers (SQLite), replacing any of the same name. Used by the migration and by `sync`."""
+    for name, body in TRIGGERS.items():
+        cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        cursor.execute(f"CREATE TRIGGER {name} {body}")
+
+
+def triggers_drop(cursor) -> None:
+    for name in TRIGGERS:
+        cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
