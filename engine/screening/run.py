@@ -32,9 +32,8 @@ from .rules import DEFAULT_RULES, Rule, compiled
 # What no later step reads once a step has run (see engine.screening.steps): the inputs and the intermediate
 # tables are each a province wide; freeing them as soon as they are done keeps the peak down.
 RELEASED_AFTER = {
-    "ev": ["events", "members"],
-    "pr_feat": ["p_feat"],
-    "v_feat": ["ev"],
+    "pr_feat": ["p_feat", "dropouts", "members"],
+    "v_feat": ["events"],
     "i_feat": ["household_years"],
     # `features` is a view over these: they live until `scored` has read it.
     "scored": ["features", "households", "m_feat", "e_feat", "pr_feat", "v_feat", "i_feat"],

@@ -1,10 +1,14 @@
 """The screening steps: each a small pure function returning one canonical SQL statement (DuckDB dialect; the
 Spark backend transpiles it with sqlglot). Run in order they build, per household:
 
-    m_feat (members) ─┐
-    e_feat (events)  ─┼─► features ─► scored (indicator shares, points, index, triggers, grade)
-    i_feat (income)  ─┤
-    v_feat (village) ─┘
+    m_feat (members) ────────────────────────────────────────────┐
+    p_feat (events per person), dropouts ─► pr_feat (+ members) ─┤
+    e_feat (events per household) ───────────────────────────────┼─► features ─► scored (indicator shares,
+    i_feat (income) ─────────────────────────────────────────────┤             points, index, triggers, grade)
+    v_feat (village events) ─────────────────────────────────────┘
+
+The events (by far the largest input) are grouped before anything is joined to them: per person and per household
+straight from the input, with the members joined to the per-person rows afterwards.
 
 Input tables (the engine's boundary; the platform fills them from its database, tests from the simulator):
   households(household_id, household_no, village_code, household_type, monitor_category, no_labour_household,
@@ -137,44 +141,57 @@ GROUP BY household_id
 """
 
 
-def known_events(w: Window) -> str:
+def _known(w: Window, alias: str = "") -> str:
     """Events a screening at `as_of` can know: happened and reported by then, within the longest look-back."""
-    return f"""
-CREATE TABLE ev AS
-SELECT e.feed, e.household_id, e.member_id, e.village_code, e.event_date, e.amount, e.kind,
-  {_age("m.birth_date", "e.event_date")} AS age_at_event,
-  COALESCE(m.labour_capacity, '') AS labour_capacity,
-  COALESCE(m.work_months, 0) AS work_months
-FROM events AS e LEFT JOIN members AS m ON m.member_id = e.member_id
-WHERE e.event_date <= {_d(w.as_of)} AND e.event_date > {_d(w.months24)}
-  AND (e.received_date IS NULL OR e.received_date <= {_d(w.as_of)})
-"""
+    a = f"{alias}." if alias else ""
+    return (
+        f"{a}event_date <= {_d(w.as_of)} AND {a}event_date > {_d(w.months24)} "
+        f"AND ({a}received_date IS NULL OR {a}received_date <= {_d(w.as_of)})"
+    )
 
 
 def person_features(w: Window) -> str:
-    """Per person: medical out-of-pocket in 12 months, and whether the latest job change or school status is a
-    loss or a dropout that has not been reversed since."""
-    m12 = _d(w.months12)
+    """Per person, from the events alone: medical out-of-pocket in 12 months, the latest job change and school
+    enrolment, a health loss, and the deaths and severe accidents that count only for a labourer (`person_rollup`
+    joins the members once these are grouped: joining 12M events to 3.5M members first cost more than the rest)."""
+    m12, m6 = _d(w.months12), _d(w.months6)
+    death = "feed = 'death_registration'"
+    acc_severe = "feed = 'accident' AND kind IN ('重伤', '死亡')"
     return f"""
 CREATE TABLE p_feat AS
 SELECT household_id, member_id,
   {_money_sum(f"CASE WHEN feed = 'medical_settlement' AND event_date > {m12} THEN amount ELSE 0 END")} AS oop_12m,
   MAX(CASE WHEN feed = 'employment_change' AND kind IN {JOB_LOSS} THEN event_date END) AS loss_date,
   MAX(CASE WHEN feed = 'employment_change' AND kind = '就业' THEN event_date END) AS job_date,
-  MAX(CASE WHEN feed = 'school_status' AND kind = '辍学' AND age_at_event >= 6 AND age_at_event < 16
-      THEN event_date END) AS dropout_date,
   MAX(CASE WHEN feed = 'school_status' AND kind = '在读' THEN event_date END) AS enrolled_date,
   MAX(CASE WHEN event_date > {m12} AND ((feed = 'illness_diagnosis' AND kind = '大病')
-      OR (feed = 'accident' AND kind IN ('重伤', '死亡')) OR feed = 'death_registration'
+      OR ({acc_severe}) OR {death}
       OR (feed = 'disability_certificate' AND amount <= 2)) THEN 1 ELSE 0 END) AS health_loss,
-  MAX(work_months) AS work_months
-FROM ev
-WHERE household_id IS NOT NULL AND member_id IS NOT NULL
+  SUM(CASE WHEN {death} AND event_date > {m12} THEN 1 ELSE 0 END) AS deaths_12m,
+  MIN(CASE WHEN {death} AND event_date > {m12} THEN event_date END) AS death_date,
+  SUM(CASE WHEN {acc_severe} AND event_date > {m12} THEN 1 ELSE 0 END) AS accidents_12m,
+  SUM(CASE WHEN ({death} OR {acc_severe}) AND event_date > {m6} THEN 1 ELSE 0 END) AS shocks_6m
+FROM events
+WHERE household_id IS NOT NULL AND member_id IS NOT NULL AND {_known(w)}
 GROUP BY household_id, member_id
 """
 
 
+def dropouts(w: Window) -> str:
+    """Per person, the latest dropout at compulsory-school age (6 to 16 at the event): the one event step that
+    needs a member's birth date, over the few dropout events."""
+    return f"""
+CREATE TABLE dropouts AS
+SELECT e.household_id, e.member_id, MAX(e.event_date) AS dropout_date
+FROM events AS e JOIN members AS m ON m.member_id = e.member_id
+WHERE e.feed = 'school_status' AND e.kind = '辍学' AND e.household_id IS NOT NULL AND {_known(w, "e")}
+  AND {_age("m.birth_date", "e.event_date")} >= 6 AND {_age("m.birth_date", "e.event_date")} < 16
+GROUP BY e.household_id, e.member_id
+"""
+
+
 def event_features(w: Window) -> str:
+    """Per household, from the events alone (the labourers' deaths and accidents come from `person_rollup`)."""
     m12, m6 = _d(w.months12), _d(w.months6)
 
     def in12(cond: str) -> str:
@@ -188,9 +205,7 @@ def event_features(w: Window) -> str:
     illness = "feed = 'illness_diagnosis'"
     disab = "feed = 'disability_certificate'"
     severe_disab = "feed = 'disability_certificate' AND amount <= 2"
-    death_lab = f"feed = 'death_registration' AND labour_capacity IN {ABLE}"
     acc_severe = "feed = 'accident' AND kind IN ('重伤', '死亡')"
-    acc_lab = f"feed = 'accident' AND kind IN ('重伤', '死亡') AND labour_capacity IN {ABLE}"
     job_loss = f"feed = 'employment_change' AND kind IN {JOB_LOSS}"
     house = "feed = 'housing_appraisal' AND kind IN ('C', 'D')"
     disaster = "feed = 'disaster_loss'"
@@ -214,10 +229,7 @@ SELECT household_id,
   SUM(CASE WHEN {in12(disab)} THEN 1 ELSE 0 END) AS new_disability_12m,
   SUM(CASE WHEN {in12(severe_disab)} THEN 1 ELSE 0 END) AS new_severe_disability_12m,
   MIN(CASE WHEN {in12(disab)} THEN event_date END) AS disability_first_date,
-  SUM(CASE WHEN {in12(death_lab)} THEN 1 ELSE 0 END) AS labour_deaths_12m,
-  MIN(CASE WHEN {in12(death_lab)} THEN event_date END) AS death_first_date,
   SUM(CASE WHEN {in12(acc_severe)} THEN 1 ELSE 0 END) AS accidents_severe_12m,
-  SUM(CASE WHEN {in12(acc_lab)} THEN 1 ELSE 0 END) AS accidents_labour_12m,
   MIN(CASE WHEN {in12(acc_severe)} THEN event_date END) AS accident_first_date,
   MIN(CASE WHEN {in12(job_loss)} THEN event_date END) AS job_loss_first_date,
   MAX(CASE WHEN {house} THEN CASE kind WHEN 'D' THEN 2 ELSE 1 END ELSE 0 END) AS housing_level_24m,
@@ -231,29 +243,39 @@ SELECT household_id,
   MAX(CASE WHEN {in12(assist)} THEN kind END) AS assistance_kind,
   MIN(CASE WHEN {in12(assist)} THEN event_date END) AS assistance_first_date,
   SUM(CASE WHEN {in6(f"{serious} OR {severe_disab} OR {acc_severe}")} THEN 1 ELSE 0 END) AS shocks_health_6m,
-  SUM(CASE WHEN {in6(f"{death_lab} OR {acc_lab} OR {job_loss}")} THEN 1 ELSE 0 END) AS shocks_labour_6m,
+  SUM(CASE WHEN {in6(job_loss)} THEN 1 ELSE 0 END) AS job_losses_6m,
   {counts}
-FROM ev
-WHERE household_id IS NOT NULL
+FROM events
+WHERE household_id IS NOT NULL AND {_known(w)}
 GROUP BY household_id
 """
 
 
 def person_rollup(w: Window) -> str:
+    """Per household, over its people (with their member rows: work months, labour capacity): the largest personal
+    out-of-pocket, open job losses and dropouts, the work months lost, and the deaths, severe accidents and shocks
+    of labourers. A person missing from the members (or an event without one) counts as no labourer."""
     m12 = _d(w.months12)
+    labourer = f"m.labour_capacity IN {ABLE}"
     return f"""
 CREATE TABLE pr_feat AS
-SELECT household_id,
-  MAX(oop_12m) AS person_oop_max,
-  SUM(CASE WHEN loss_date > {m12} AND (job_date IS NULL OR job_date < loss_date) THEN 1 ELSE 0 END)
+SELECT p.household_id,
+  MAX(p.oop_12m) AS person_oop_max,
+  SUM(CASE WHEN p.loss_date > {m12} AND (p.job_date IS NULL OR p.job_date < p.loss_date) THEN 1 ELSE 0 END)
     AS job_losses_12m,
-  SUM(CASE WHEN dropout_date > {m12} AND (enrolled_date IS NULL OR enrolled_date < dropout_date) THEN 1 ELSE 0 END)
-    AS dropouts_open,
-  MIN(CASE WHEN dropout_date > {m12} THEN dropout_date END) AS dropout_first_date,
-  SUM(CASE WHEN health_loss = 1 OR (loss_date > {m12} AND (job_date IS NULL OR job_date < loss_date))
-      THEN work_months ELSE 0 END) AS lost_work_months
-FROM p_feat
-GROUP BY household_id
+  SUM(CASE WHEN d.dropout_date > {m12} AND (p.enrolled_date IS NULL OR p.enrolled_date < d.dropout_date)
+      THEN 1 ELSE 0 END) AS dropouts_open,
+  MIN(CASE WHEN d.dropout_date > {m12} THEN d.dropout_date END) AS dropout_first_date,
+  SUM(CASE WHEN p.health_loss = 1 OR (p.loss_date > {m12} AND (p.job_date IS NULL OR p.job_date < p.loss_date))
+      THEN COALESCE(m.work_months, 0) ELSE 0 END) AS lost_work_months,
+  SUM(CASE WHEN {labourer} THEN p.deaths_12m ELSE 0 END) AS labour_deaths_12m,
+  MIN(CASE WHEN {labourer} THEN p.death_date END) AS death_first_date,
+  SUM(CASE WHEN {labourer} THEN p.accidents_12m ELSE 0 END) AS accidents_labour_12m,
+  SUM(CASE WHEN {labourer} THEN p.shocks_6m ELSE 0 END) AS labour_shocks_6m
+FROM p_feat AS p
+LEFT JOIN members AS m ON m.member_id = p.member_id
+LEFT JOIN dropouts AS d ON d.household_id = p.household_id AND d.member_id = p.member_id
+GROUP BY p.household_id
 """
 
 
@@ -266,8 +288,8 @@ SELECT village_code,
   MAX(COALESCE(amount, 0)) AS water_days_max,
   MAX(CASE WHEN kind IN ('水质不达标', '取水距离远') THEN 1 ELSE 0 END) AS water_quality,
   MIN(event_date) AS water_first_date
-FROM ev
-WHERE feed = 'water_incident' AND household_id IS NULL AND event_date > {m12}
+FROM events
+WHERE feed = 'water_incident' AND household_id IS NULL AND event_date > {m12} AND {_known(w)}
 GROUP BY village_code
 """
 
@@ -391,7 +413,8 @@ FROM (
   SELECT *,
     GREATEST(COALESCE(NULLIF(members, 0), NULLIF(household_size, 0), 1), 1) AS size,
     GREATEST(COALESCE(NULLIF(household_size, 0), NULLIF(members, 0), 1), 1) AS year_size,
-    GREATEST(COALESCE(NULLIF(prev_size, 0), NULLIF(household_size, 0), NULLIF(members, 0), 1), 1) AS prev_year_size
+    GREATEST(COALESCE(NULLIF(prev_size, 0), NULLIF(household_size, 0), NULLIF(members, 0), 1), 1) AS prev_year_size,
+    COALESCE(job_losses_6m, 0) + COALESCE(labour_shocks_6m, 0) AS shocks_labour_6m
   FROM households
   LEFT JOIN m_feat USING (household_id)
   LEFT JOIN i_feat USING (household_id)
@@ -480,8 +503,8 @@ def sequence(
     CREATE TABLE … AS SELECT, or a CREATE VIEW for a step that only one later step reads."""
     return [
         ("m_feat", member_features(w)),
-        ("ev", known_events(w)),
         ("p_feat", person_features(w)),
+        ("dropouts", dropouts(w)),
         ("e_feat", event_features(w)),
         ("pr_feat", person_rollup(w)),
         ("v_feat", village_features(w)),
