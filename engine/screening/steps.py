@@ -505,8 +505,8 @@ def sequence(
         ("m_feat", member_features(w)),
         ("p_feat", person_features(w)),
         ("dropouts", dropouts(w)),
+        ("pr_feat", person_rollup(w)),  # before e_feat: the members and per-person rows are freed after it
         ("e_feat", event_features(w)),
-        ("pr_feat", person_rollup(w)),
         ("v_feat", village_features(w)),
         ("i_feat", income_features(w)),
         ("features", features(w)),
