@@ -366,10 +366,8 @@ def database(households: int, as_of: date, *, cache: Path, say=print) -> Path:
         t = time.perf_counter()
         applied = migrate(path)
         if applied:
-            with (
-                closing(sqlite3.connect(path)) as lite,
-                lite,
-            ):  # statistics for the new indexes, as a fresh build has them
+            # statistics for the new indexes, as a fresh build has them
+            with closing(sqlite3.connect(path)) as lite, lite:
                 for (name,) in lite.execute(
                     "SELECT name FROM sqlite_master WHERE type = 'index' "
                     "AND name NOT IN (SELECT idx FROM sqlite_stat1 WHERE idx IS NOT NULL)"

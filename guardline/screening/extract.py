@@ -125,12 +125,20 @@ def _household_midpoint() -> int | None:
     return None if low is None else (int(low) + int(high)) // 2
 
 
+def sqlite_file() -> str | None:
+    """The default database's SQLite file, or None: another database, or SQLite in memory (tests), which ADBC
+    cannot open."""
+    if connection.vendor != "sqlite":
+        return None
+    path = str(connection.settings_dict["NAME"])
+    return None if path == ":memory:" or "mode=memory" in path else path
+
+
 def _columnar() -> bool:
     """Whether `fetch` reads through ADBC (not through Django's connection, which is per thread)."""
-    if connection.in_atomic_block or connection.vendor not in ("sqlite", "postgresql"):
+    if connection.in_atomic_block:
         return False
-    path = str(connection.settings_dict["NAME"])
-    return connection.vendor == "postgresql" or not ("mode=memory" in path or path == ":memory:")
+    return connection.vendor == "postgresql" or sqlite_file() is not None
 
 
 def fetch(sql: str, *, columnar: bool = True) -> pa.Table:
@@ -145,8 +153,8 @@ def fetch(sql: str, *, columnar: bool = True) -> pa.Table:
     if vendor == "sqlite":
         import adbc_driver_sqlite.dbapi as adbc
 
-        path = str(connection.settings_dict["NAME"])
-        if "mode=memory" in path or path == ":memory:":
+        path = sqlite_file()
+        if path is None:
             return _fetch_cursor(sql)
         with sqlite_libraries.shared():
             sqlite_hand_over(path)
@@ -278,7 +286,7 @@ def screening_inputs(
             timings["copy_sync"] = round(synced.seconds, 3)
             timings["copy_replaced"] = synced.replaced
         return {name: _conform(name, table) for name, table in tables.items()}
-    sqlite_hand_over(str(connection.settings_dict["NAME"]))  # before the reads in other threads
+    # PostgreSQL (SQLite in a file reads the copy above): ADBC connections side by side.
     parts = {name: [sql] for name, sql in queries.items()}
     cut = _household_midpoint() if village_codes is None else None
     if cut is not None:

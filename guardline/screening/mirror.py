@@ -57,6 +57,7 @@ from guardline.core.locks import file_lock, sqlite_libraries, write_lock
 from guardline.ingest.models import FeedEvent
 from guardline.registry.models import Household
 
+from .extract import _conform_to, fetch, sqlite_file, sqlite_hand_over
 from .mirror_tables import BY_NAME, CHANGES, COPIES, STATE, TRIGGERS, Copy, triggers_create, triggers_drop
 
 __all__ = ["CHANGES", "COPIES", "STATE", "TRIGGERS", "Copy", "triggers_create", "triggers_drop"]
@@ -69,20 +70,10 @@ RELOAD_SHARE = 0.2
 RELOAD_MIN_ROWS = 100_000
 
 
-def database_path() -> str | None:
-    """The SQLite file of the default database, or None where the copy is not used."""
-    if connection.vendor != "sqlite":
-        return None
-    name = str(connection.settings_dict["NAME"])
-    if name == ":memory:" or "mode=memory" in name:
-        return None
-    return name
-
-
 def enabled() -> bool:
     """Whether full passes read the copy: SQLite in a file, outside a transaction (a pass inside one must see its
     own uncommitted writes, which only Django's connection can)."""
-    return database_path() is not None and not connection.in_atomic_block
+    return sqlite_file() is not None and not connection.in_atomic_block
 
 
 def copy_path(database: str) -> Path:
@@ -109,8 +100,6 @@ def _sqlite(database: str) -> Iterator[Any]:
     — the library the tables are read with, with Django's connection handed over first (extract.sqlite_hand_over):
     a sqlite3 connection opened beside the ADBC scans failed with "disk I/O error"."""
     import adbc_driver_sqlite.dbapi as adbc
-
-    from .extract import sqlite_hand_over
 
     with sqlite_libraries.shared():
         sqlite_hand_over(database)
@@ -154,8 +143,6 @@ def _locked(path: Path) -> AbstractContextManager[None]:
 
 
 def _read(copy: Copy, where: str = "") -> pa.Table:
-    from .extract import _conform_to, fetch
-
     return _conform_to(copy.schema, fetch(f"{copy.select()} {where}"))
 
 
@@ -343,7 +330,7 @@ def sync(database: str) -> SyncResult:
 def refresh(rebuild: bool = False) -> SyncResult | None:
     """Bring the copy up to date now (None where there is none): after a large import, say, so that the next pass
     does not pay for it (`guardline refresh_screening_copy`). With `rebuild`, write it anew from a full read."""
-    database = database_path()
+    database = sqlite_file()
     if database is None:
         return None
     path = copy_path(database)
@@ -402,7 +389,7 @@ def inputs(
     `isolated` (a web server, whose other threads keep connections to the file open): this process never opens
     the file through ADBC. A copy that is behind is brought up to date by a child process; what is read then is
     the database as that child found it (changes committed in between wait for the next sync)."""
-    database = database_path()
+    database = sqlite_file()
     if database is None:
         raise RuntimeError("the screening input copy is for SQLite databases in a file")
     linked, at_village = str(FeedEvent.LinkStatus.LINKED), str(FeedEvent.LinkStatus.VILLAGE)
