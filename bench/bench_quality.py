@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.quality import evaluate, lead_times, outcomes
+from bench.quality import TOP_SHARES, evaluate, lead_times, outcomes
 from engine.screening.model import ScreeningModel
 from engine.screening.rules import DEFAULT_RULES
 from simulate.screening_labels import HORIZON, Frame, add_months, frames, monthly, train_model
@@ -174,6 +174,20 @@ def table(report: dict) -> str:
             f"{r['flagged_share']:.1%} | {r['precision_flagged']:.3f} | {r['precision_red']:.3f} | "
             f"{r['red_share']:.1%} | {r['missed_fallers']} of {r['positives']} | "
             f"{r['false_alarms']['red']:,} / {r['false_alarms']['yellow']:,} | {r['lead_time_days']['median']} |"
+        )
+    rows += [
+        "",
+        "| method | " + " | ".join(f"top {share:.1%}" for share in TOP_SHARES) + " |",
+        "|---|" + "---|" * len(TOP_SHARES),
+    ]
+    for m in METHODS:
+        top = report[m]["at_top"]
+        rows.append(
+            f"| {m} (precision / recall) | "
+            + " | ".join(
+                f"{top[share]['precision']:.3f} / {top[share]['recall']:.3f}" for share in TOP_SHARES
+            )
+            + " |"
         )
     return "\n".join(rows)
 

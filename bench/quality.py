@@ -21,7 +21,10 @@ import numpy as np
 from engine.screening.model import auc, top_share
 from simulate.screening_labels import Outcome, add_months, month_end, outcomes
 
-__all__ = ["Outcome", "add_months", "auc", "evaluate", "lead_times", "month_end", "outcomes"]
+__all__ = ["TOP_SHARES", "Outcome", "add_months", "auc", "evaluate", "lead_times", "month_end", "outcomes"]
+
+
+TOP_SHARES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
 
 
 def evaluate(
@@ -64,6 +67,13 @@ def evaluate(
         "recall_at_workload": rate(top & pos, pos),
         "precision_at_workload": rate(top & pos, top),
         "workload": workload,
+        # How far the ranking itself can go: precision and recall of the top share of each date's population
+        # (a red grade given to that share alone could be no more precise than this).
+        "at_top": {
+            share: {"precision": rate(t & pos, t), "recall": rate(t & pos, pos)}
+            for share in TOP_SHARES
+            for t in [top_share(s, dates, share)]
+        },
         "auc": auc(s, y),
         "missed_fallers": int((pos & ~flagged).sum()),
         "false_alarms": {

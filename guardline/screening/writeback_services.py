@@ -89,16 +89,8 @@ def results_write(
     columns = [new_rows.column(name).to_pylist() for name in _STORED]
     constant = (RiskWarning.Status.OPEN, stamp, stamp, stamp, run.pk, run.pk, "")
     fresh = list(zip(*columns, *(repeat(value) for value in constant), strict=False))  # repeat() is endless
-    logs: list[tuple[Any, ...]] = list(
-        zip(
-            repeat("warning"),
-            repeat(0),
-            columns[0],
-            repeat("open"),
-            repeat(None),
-            new_rows.column("log").to_pylist(),
-        )
-    )
+    fresh_households, fresh_logs = columns[0], new_rows.column("log").to_pylist()
+    logs: list[tuple[Any, ...]] = []
     del new_rows, columns
     changed: list[tuple] = []
     old_rows = rows.slice(new_count)
@@ -116,8 +108,13 @@ def results_write(
     del rows, old_rows
     lap("write_prepare")
     table = ops.quote_name(RiskWarning._meta.db_table)
+    opened: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         if fresh:
+            # Every id this INSERT takes is above the largest one before it (a rowid, or a sequence's next value
+            # on PostgreSQL); read back with the run, they name each new warning in its change-log entry.
+            cursor.execute(f"SELECT MAX(id) FROM {table}")
+            (before,) = cursor.fetchone()
             cursor.executemany(
                 f"INSERT INTO {table} (household_id, village_code, grade, score, risk_types, reasons, sources, rules, "
                 "points, digest, first_signal_date, status, opened_at, updated_at, graded_at, opened_by_run_id, "
@@ -125,6 +122,22 @@ def results_write(
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 fresh,
             )
+            cursor.execute(
+                f"SELECT household_id, id FROM {table} WHERE id > %s AND opened_by_run_id = %s",
+                [before or 0, run.pk],
+            )
+            pk_of = dict(cursor.fetchall())
+            opened = list(
+                zip(
+                    repeat("warning"),
+                    [pk_of[hid] for hid in fresh_households],
+                    fresh_households,
+                    repeat("open"),
+                    repeat(None),
+                    fresh_logs,
+                )
+            )
+            del pk_of, fresh_households, fresh_logs
         if changed:
             cursor.executemany(
                 f"UPDATE {table} SET graded_at = CASE WHEN grade <> %s THEN %s ELSE graded_at END, "
@@ -153,7 +166,7 @@ def results_write(
                 closing,
             )
     lap("write_warnings")
-    log_rows(logs, at=now)
+    log_rows(opened + logs, at=now)
     lap("write_log")
     return len(fresh), len(changed), unchanged, len(closing)
 

@@ -52,7 +52,7 @@ def _check_first_run(run):
     entries = {e.household_id: e for e in ChangeLog.objects.filter(entity="warning", action="open")}
     for w in open_:
         entry = entries[w.household_id]
-        assert entry.before is None
+        assert entry.entity_id == w.pk and entry.before is None
         assert entry.after == {"grade": w.grade, "score": w.score, "risk_types": w.risk_types, "run": run.pk}
 
 
