@@ -141,11 +141,14 @@ def _columnar() -> bool:
     return connection.vendor == "postgresql" or sqlite_file() is not None
 
 
-def fetch(sql: str, *, columnar: bool = True) -> pa.Table:
+def fetch(sql: str, *, columnar: bool = True, schema: pa.Schema | None = None) -> pa.Table:
     """One query's result as Arrow: through ADBC outside a transaction, else — and for the few rows of one
     household's re-screen (`columnar=False`) — through Django's own cursor. On SQLite the live path then never
     opens the file with ADBC's second SQLite library beside the web server's and the worker's other threads,
-    whose connections `sqlite_hand_over` cannot close."""
+    whose connections `sqlite_hand_over` cannot close.
+
+    `schema`, the columns the caller will conform the result to (by name), is what a read of more than a
+    thousand rows from SQLite must give: see `_with_type_probe`."""
     if connection.in_atomic_block or not columnar:
         # A second (ADBC) connection cannot see this transaction's uncommitted writes; read through our own.
         return _fetch_cursor(sql)
@@ -161,8 +164,9 @@ def fetch(sql: str, *, columnar: bool = True) -> pa.Table:
             with adbc.connect(path) as con, con.cursor() as cur:
                 # Wait for a writer (or a WAL recovery after a crash) like Django's connections do, not fail at once.
                 cur.execute("PRAGMA busy_timeout = 20000")
-                cur.execute(sql)
-                return cur.fetch_arrow_table()
+                cur.execute(sql if schema is None else _with_type_probe(sql, schema))
+                table = cur.fetch_arrow_table()
+        return table if schema is None else _without_type_probe(table)
     if vendor == "postgresql":
         import adbc_driver_postgresql.dbapi as adbc
 
@@ -172,6 +176,39 @@ def fetch(sql: str, *, columnar: bool = True) -> pa.Table:
             cur.execute(sql)
             return cur.fetch_arrow_table()
     return _fetch_cursor(sql)
+
+
+_PROBE = "guardline_type_probe"
+
+
+def _probe_literal(type_: pa.DataType) -> str:
+    if pa.types.is_floating(type_):
+        return "0.5"
+    if pa.types.is_integer(type_) or pa.types.is_boolean(type_):
+        return "0"
+    return "''"  # text, and dates: SQLite keeps them as ISO text
+
+
+def _with_type_probe(sql: str, schema: pa.Schema) -> str:
+    """`sql` with a first row of literals of each column's type.
+
+    ADBC's SQLite driver takes a column's type from the first batch of rows (1,024) and fails on a later value of
+    another type ("Type mismatch in column 7: expected INT64 but got DOUBLE"). Two cases are common in real data:
+    a NUMERIC column (Django's DecimalField on SQLite: incomes) whose first thousand values are whole yuan, stored
+    as integers, before one that is not; and a column whose first thousand values are all NULL (a claim income
+    few households have), for which it guesses int64. The probe row, dropped after the read, fixes each column's
+    type. The columns are taken by name, in the schema's order."""
+    names = [f'"{f.name}"' for f in schema]
+    probe = ", ".join(f"{_probe_literal(f.type)} AS {n}" for f, n in zip(schema, names, strict=True))
+    return f"SELECT {probe}, 1 AS {_PROBE} UNION ALL SELECT {', '.join(names)}, 0 FROM ({sql})"
+
+
+def _without_type_probe(table: pa.Table) -> pa.Table:
+    probe = table.column(_PROBE)
+    data = table.drop_columns([_PROBE])
+    if probe[0].as_py() == 1 and pc.sum(probe).as_py() == 1:
+        return data.slice(1)  # SQLite returns the arms of a UNION ALL in order: no copy
+    return data.filter(pc.equal(probe, 0))
 
 
 def sqlite_hand_over(path: str) -> None:
@@ -273,7 +310,10 @@ def screening_inputs(
     queries = _queries(household_ids, village_codes, as_of)
     if household_ids is not None or not _columnar():
         columnar = household_ids is None
-        return {name: _conform(name, fetch(sql, columnar=columnar)) for name, sql in queries.items()}
+        return {
+            name: _conform(name, fetch(sql, columnar=columnar, schema=SCHEMAS[name]))
+            for name, sql in queries.items()
+        }
     from concurrent.futures import ThreadPoolExecutor
 
     from . import mirror
@@ -293,7 +333,9 @@ def screening_inputs(
         parts["events"] = _events_split(cut, as_of)
     with ThreadPoolExecutor(max_workers=sum(len(p) for p in parts.values())) as pool:
         futures = {
-            name: [pool.submit(lambda n, q: _conform(n, fetch(q)), name, sql) for sql in sqls]
+            name: [
+                pool.submit(lambda n, q: _conform(n, fetch(q, schema=SCHEMAS[n])), name, sql) for sql in sqls
+            ]
             for name, sqls in parts.items()
         }
         return {name: pa.concat_tables([f.result() for f in fs]) for name, fs in futures.items()}

@@ -143,7 +143,7 @@ def _locked(path: Path) -> AbstractContextManager[None]:
 
 
 def _read(copy: Copy, where: str = "") -> pa.Table:
-    return _conform_to(copy.schema, fetch(f"{copy.select()} {where}"))
+    return _conform_to(copy.schema, fetch(f"{copy.select()} {where}", schema=copy.schema))
 
 
 def _parts(copy: Copy, db: Any) -> list[str]:

@@ -267,9 +267,11 @@ def open_digests(household_ids: list[int] | None) -> pa.Table:
     if household_ids is not None:
         where += f" AND household_id IN ({', '.join(str(int(i)) for i in household_ids) or 'NULL'})"
     got = extract.fetch(
-        f"SELECT household_id, digest FROM {table} WHERE {where}", columnar=household_ids is None
+        f"SELECT household_id, digest FROM {table} WHERE {where}",
+        columnar=household_ids is None,
+        schema=DIGESTS_SCHEMA,
     )
-    # With no rows the driver cannot tell the types: NULL columns, cast like the rest.
+    # Through the cursor, no rows give NULL columns: cast like the rest.
     return pa.table({f.name: got.column(f.name).cast(f.type) for f in DIGESTS_SCHEMA})
 
 
@@ -279,12 +281,14 @@ def current_grades(household_ids: list[int] | None) -> pa.Table:
     where = ""
     if household_ids is not None:
         where = f"WHERE household_id IN ({', '.join(str(int(i)) for i in household_ids) or 'NULL'})"
-    got = extract.fetch(
-        f"SELECT household_id, grade, score, rules FROM {table} {where}", columnar=household_ids is None
-    )
     schema = pa.schema([("household_id", pa.int64()), ("grade", pa.string()), ("score", pa.float64()),
                         ("rules", pa.string())])  # fmt: skip
-    # With no rows (or no rules at all) the driver cannot tell the types: NULL columns, cast like the rest.
+    got = extract.fetch(
+        f"SELECT household_id, grade, score, rules FROM {table} {where}",
+        columnar=household_ids is None,
+        schema=schema,
+    )
+    # Through the cursor, no rows give NULL columns: cast like the rest.
     return pa.table({f.name: got.column(f.name).cast(f.type) for f in schema})
 
 
