@@ -178,8 +178,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _r("assistance_new", "新纳入社会救助", "99", "hard", "assistance_new_12m > 0", "assistance_first_date",
        "近12个月新纳入{assistance_kind}", ("civil_assistance",)),
     _r("rigid_expenditure", "刚性支出超过收入", "01", "severe",
-       "oop_last_year + med_oop_12m > GREATEST(net, 0) + 0.01 AND med_oop_12m > 0", "med_first_date",
-       "刚性支出（上年合规自付 {oop_last_year:,.0f} 元 + 近12个月医疗自付 {med_oop_12m:,.0f} 元）超过家庭纯收入"),
+       "GREATEST(oop_last_year, med_oop_12m) > GREATEST(net, 0) + 0.01 AND med_oop_12m > 0", "med_first_date",
+       "医疗刚性支出（上年合规自付 {oop_last_year:,.0f} 元、近12个月医疗自付 {med_oop_12m:,.0f} 元，取其大者）超过家庭纯收入"),
     _r("shock_thin_margin", "重大冲击且预估收入低于监测线", "99", "severe",
        "(new_serious_12m > 0 OR shocks_health_6m > 0 OR shocks_labour_6m > 0 OR job_losses_12m > 0 "
        "OR labour_deaths_12m > 0 OR med_oop_3m > 0 OR med_oop_12m > p_med_annual_oop "
