@@ -50,6 +50,11 @@ LABOUR = "('ordinary', 'skilled')"
 ABLE = "('ordinary', 'skilled', 'weak')"
 JOB_LOSS = "('失业登记', '返乡')"
 ASSISTANCE_NEW = "('低保', '特困', '临时救助', '低保边缘', '刚性支出困难')"
+# Events that count as a health shock, in the per-person and the per-household steps alike.
+SERIOUS_ILLNESS = "feed = 'illness_diagnosis' AND kind = '大病'"
+SEVERE_DISABILITY = "feed = 'disability_certificate' AND amount <= 2"
+SEVERE_ACCIDENT = "feed = 'accident' AND kind IN ('重伤', '死亡')"
+DEATH = "feed = 'death_registration'"
 DISASTER_CODES = {
     "洪涝灾害": "0201",
     "地质灾害": "0202",
@@ -155,8 +160,7 @@ def person_features(w: Window) -> str:
     enrolment, a health loss, and the deaths and severe accidents that count only for a labourer (`person_rollup`
     joins the members once these are grouped: joining 12M events to 3.5M members first cost more than the rest)."""
     m12, m6 = _d(w.months12), _d(w.months6)
-    death = "feed = 'death_registration'"
-    acc_severe = "feed = 'accident' AND kind IN ('重伤', '死亡')"
+    death, acc_severe = DEATH, SEVERE_ACCIDENT
     return f"""
 CREATE TABLE p_feat AS
 SELECT household_id, member_id,
@@ -164,9 +168,9 @@ SELECT household_id, member_id,
   MAX(CASE WHEN feed = 'employment_change' AND kind IN {JOB_LOSS} THEN event_date END) AS loss_date,
   MAX(CASE WHEN feed = 'employment_change' AND kind = '就业' THEN event_date END) AS job_date,
   MAX(CASE WHEN feed = 'school_status' AND kind = '在读' THEN event_date END) AS enrolled_date,
-  MAX(CASE WHEN event_date > {m12} AND ((feed = 'illness_diagnosis' AND kind = '大病')
+  MAX(CASE WHEN event_date > {m12} AND (({SERIOUS_ILLNESS})
       OR ({acc_severe}) OR {death}
-      OR (feed = 'disability_certificate' AND amount <= 2)) THEN 1 ELSE 0 END) AS health_loss,
+      OR ({SEVERE_DISABILITY})) THEN 1 ELSE 0 END) AS health_loss,
   SUM(CASE WHEN {death} AND event_date > {m12} THEN 1 ELSE 0 END) AS deaths_12m,
   MIN(CASE WHEN {death} AND event_date > {m12} THEN event_date END) AS death_date,
   SUM(CASE WHEN {acc_severe} AND event_date > {m12} THEN 1 ELSE 0 END) AS accidents_12m,
@@ -201,11 +205,9 @@ def event_features(w: Window) -> str:
         return f"({cond}) AND event_date > {m6}"
 
     med = "feed = 'medical_settlement'"
-    serious = "feed = 'illness_diagnosis' AND kind = '大病'"
+    serious, severe_disab, acc_severe = SERIOUS_ILLNESS, SEVERE_DISABILITY, SEVERE_ACCIDENT
     illness = "feed = 'illness_diagnosis'"
     disab = "feed = 'disability_certificate'"
-    severe_disab = "feed = 'disability_certificate' AND amount <= 2"
-    acc_severe = "feed = 'accident' AND kind IN ('重伤', '死亡')"
     job_loss = f"feed = 'employment_change' AND kind IN {JOB_LOSS}"
     house = "feed = 'housing_appraisal' AND kind IN ('C', 'D')"
     disaster = "feed = 'disaster_loss'"
