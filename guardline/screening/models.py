@@ -33,6 +33,7 @@ class ScreeningRule(models.Model):
     reason = models.CharField(_("原因模板"), max_length=300)
     sources = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
+    note = models.CharField(_("修改依据"), max_length=200, blank=True)  # why: a document number, a decision
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 

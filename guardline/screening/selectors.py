@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.http import Http404
 
+from engine.screening import DEFAULT_RULES, Rule
 from guardline.accounts.scope import region_q
 
-from .models import HouseholdGrade, RiskWarning, ScreeningRun
+from .models import HouseholdGrade, RiskWarning, ScreeningRule, ScreeningRun
 
 GRADE_ORDER = Case(
     When(grade="red", then=Value(0)),
@@ -70,3 +71,66 @@ def grade_counts(user) -> dict[str, int]:
 
 def latest_runs(limit: int = 10) -> QuerySet[ScreeningRun]:
     return ScreeningRun.objects.filter(scope="").order_by("-started_at")[:limit]
+
+
+@dataclass
+class RuleEntry:
+    """A trigger as the catalogue lists it: its newest version (0: the built-in default, never edited), whether
+    that version is in force, and who made it."""
+
+    rule: Rule
+    version: int
+    is_active: bool
+    stored: ScreeningRule | None
+    built_in: bool  # the engine ships a default of this code (restorable as version 0)
+
+
+def rule_entries() -> list[RuleEntry]:
+    """Every trigger code, the defaults first in their order, then added codes: switched-off ones too, so that
+    they can be switched on again. Rules hold province-wide and hold no personal data."""
+    latest: dict[str, ScreeningRule] = {}
+    for row in ScreeningRule.objects.select_related("created_by").order_by("code", "-version"):
+        latest.setdefault(row.code, row)
+    out = []
+    for default in DEFAULT_RULES:
+        row = latest.pop(default.code, None)
+        if row is None:
+            out.append(RuleEntry(default, 0, True, None, True))
+        else:
+            out.append(RuleEntry(rule_of(row), row.version, row.is_active, row, True))
+    out.extend(RuleEntry(rule_of(row), row.version, row.is_active, row, False) for row in latest.values())
+    return out
+
+
+def rule_entry(code: str) -> RuleEntry:
+    for entry in rule_entries():
+        if entry.rule.code == code:
+            return entry
+    raise Http404(f"没有规则 {code}")
+
+
+def rule_versions(code: str) -> list[ScreeningRule]:
+    """A trigger's stored versions, newest first (each with what it changed against the one before)."""
+    rows = list(ScreeningRule.objects.filter(code=code).select_related("created_by").order_by("-version"))
+    default = next((r for r in DEFAULT_RULES if r.code == code), None)
+    for row, before in zip(rows, [*rows[1:], None], strict=False):  # the oldest is compared with the default
+        old = rule_of(before).as_dict() if before else (default.as_dict() if default else {})
+        old_active = before.is_active if before else bool(default)
+        new = rule_of(row).as_dict()
+        row.changed = [k for k in new if old.get(k) != new[k]] + (
+            ["is_active"] if old_active != row.is_active else []
+        )
+    return rows
+
+
+def rule_of(row: ScreeningRule) -> Rule:
+    return Rule(
+        code=row.code,
+        title_zh=row.title,
+        risk_type=row.risk_type,
+        severity=row.severity,
+        condition=row.condition,
+        signal_date=row.signal_date,
+        reason=row.reason,
+        sources=tuple(row.sources or ()),
+    )

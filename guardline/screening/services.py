@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +23,8 @@ from engine.screening import DEFAULT_RULES, Override, Rule, screen
 from engine.screening.model import ScreeningModel
 from engine.screening.params import validate_override
 from engine.screening.rules import validate as validate_rule
+from guardline.accounts.roles import Perm, has_perm
+from guardline.accounts.scope import scope_codes
 from guardline.core import failpoints
 from guardline.core.changelog import change_entry, log_changes, log_rows
 from guardline.core.locks import write_lock
@@ -30,6 +33,7 @@ from guardline.regions.models import MonitoringLine
 
 from . import extract, writeback_services
 from .models import ScreeningParameter, ScreeningRule, ScreeningRun
+from .selectors import rule_of
 
 Progress = Callable[[str, int, int], None]
 
@@ -47,22 +51,9 @@ def rules_in_force() -> list[Rule]:
         if row is None:
             out.append(rule)
         elif row.is_active:
-            out.append(_as_rule(row))
-    out.extend(_as_rule(row) for row in latest.values() if row.is_active)
+            out.append(rule_of(row))
+    out.extend(rule_of(row) for row in latest.values() if row.is_active)
     return out
-
-
-def _as_rule(row: ScreeningRule) -> Rule:
-    return Rule(
-        code=row.code,
-        title_zh=row.title,
-        risk_type=row.risk_type,
-        severity=row.severity,
-        condition=row.condition,
-        signal_date=row.signal_date,
-        reason=row.reason,
-        sources=tuple(row.sources or ()),
-    )
 
 
 def rules_fingerprint(rules: Iterable[Rule]) -> str:
@@ -70,9 +61,17 @@ def rules_fingerprint(rules: Iterable[Rule]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def can_edit_rules(user) -> bool:
+    """Triggers hold for a whole province: only a province-level manager edits them (a county sets parameters)."""
+    return has_perm(user, Perm.MANAGE_SCREENING) and any(len(c) <= 2 for c in scope_codes(user))
+
+
 @transaction.atomic
-def screening_rule_save(*, actor, rule: Rule, is_active: bool = True) -> ScreeningRule:
-    """Store a new version of a trigger after the engine has validated it (RuleError says what is wrong)."""
+def screening_rule_save(*, actor, rule: Rule, is_active: bool = True, note: str = "") -> ScreeningRule:
+    """Store a new version of a trigger after the engine has validated it (RuleError says what is wrong). `note`
+    says why (a document number, a decision); `actor` None is the system (a management command)."""
+    if actor is not None and not can_edit_rules(actor):
+        raise PermissionDenied("预警规则全省统一，由省级管理人员维护")
     validate_rule(rule)
     previous = ScreeningRule.objects.filter(code=rule.code).order_by("-version").first()
     row = ScreeningRule.objects.create(
@@ -86,17 +85,23 @@ def screening_rule_save(*, actor, rule: Rule, is_active: bool = True) -> Screeni
         reason=rule.reason,
         sources=list(rule.sources),
         is_active=is_active,
+        note=note[:200],
         created_by=actor,
     )
-    before = _as_rule(previous).as_dict() if previous else None
-    after = {**rule.as_dict(), "is_active": is_active, "version": row.version}
+    if previous:
+        before: dict | None = {**rule_of(previous).as_dict(), "is_active": previous.is_active,
+                               "version": previous.version}  # fmt: skip
+    else:
+        default = next((r for r in DEFAULT_RULES if r.code == rule.code), None)
+        before = {**default.as_dict(), "is_active": True, "version": 0} if default else None
+    after = {**rule.as_dict(), "is_active": is_active, "version": row.version, "note": row.note}
     log_changes(
         [
             change_entry(
                 entity="screening_rule",
                 entity_id=row.pk,
                 household_id=None,
-                action="update" if previous else "create",
+                action="update" if before else "create",
                 before=before,
                 after=after,
                 actor_id=getattr(actor, "pk", None),
@@ -105,6 +110,20 @@ def screening_rule_save(*, actor, rule: Rule, is_active: bool = True) -> Screeni
     )
     ledger_append(kind="admin", entity="screening_rule", entity_id=row.pk, actor=actor, payload=after)
     return row
+
+
+def screening_rule_restore(*, actor, code: str, version: int, note: str = "") -> ScreeningRule:
+    """Put an earlier version of a trigger back in force, as a new version with its content (history only grows);
+    version 0 is the built-in default of a code the engine ships with."""
+    if version == 0:
+        old = next((r for r in DEFAULT_RULES if r.code == code), None)
+        if old is None:
+            raise ScreeningRule.DoesNotExist(f"规则 {code} 没有内置默认版本")
+        active = True
+    else:
+        row = ScreeningRule.objects.get(code=code, version=version)
+        old, active = rule_of(row), row.is_active
+    return screening_rule_save(actor=actor, rule=old, is_active=active, note=note or f"恢复为第 {version} 版")
 
 
 @transaction.atomic

@@ -8,6 +8,8 @@ urlpatterns = [
     path("run/", views.run_start, name="run_start"),
     path("catalogue/", views.catalogue, name="catalogue"),
     path("parameters/", views.parameter_set, name="parameter_set"),
-    path("rules/", views.rule_save, name="rule_save"),
+    path("rules/new/", views.rule_detail, name="rule_new"),
+    path("rules/<slug:code>/", views.rule_detail, name="rule_detail"),
+    path("rules/<slug:code>/restore/", views.rule_restore, name="rule_restore"),
     path("whatif/", views.whatif, name="whatif"),
 ]

@@ -3,22 +3,25 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from engine.screening import INDICATORS, PARAMETERS
 from engine.screening.catalogue import default_weights
-from engine.screening.rules import RISK_CODES, Rule, RuleError
-from engine.screening.steps import DATE_COLUMNS
+from engine.screening.fields import FIELD_DOCS, PARAMETER_DOCS
+from engine.screening.rules import RISK_CODES
 from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import in_scope, scope_codes
 from guardline.core.paging import CappedPaginator
 from guardline.core.services import job_create
 
 from . import selectors
-from .models import ScreeningParameter, response_clock
-from .services import rules_in_force, screening_parameter_set, screening_rule_save
+from .forms import RuleForm
+from .models import ScreeningParameter, ScreeningRule, response_clock
+from .services import can_edit_rules, screening_parameter_set, screening_rule_restore, screening_rule_save
 from .tasks import screening_run_task
+from .whatif import rule_whatif
 
 
 def _require(user, perm: Perm) -> None:
@@ -91,18 +94,12 @@ def catalogue(request):
             "indicators": indicators,
             "parameters": PARAMETERS,
             "stored": sorted(stored.values(), key=lambda p: (p.name, p.region_code)),
-            "rules": rules_in_force(),
+            "rules": selectors.rule_entries(),
             "risk_codes": RISK_CODES,
             "can_manage": has_perm(request.user, Perm.MANAGE_SCREENING),
-            "can_edit_rules": _can_edit_rules(request.user),
-            "date_columns": DATE_COLUMNS,
+            "can_edit_rules": can_edit_rules(request.user),
         },
     )
-
-
-def _can_edit_rules(user) -> bool:
-    """Triggers hold for a whole province: only a province-level manager edits them."""
-    return has_perm(user, Perm.MANAGE_SCREENING) and any(len(c) <= 2 for c in scope_codes(user))
 
 
 @login_required
@@ -127,28 +124,78 @@ def parameter_set(request):
 
 
 @login_required
-def rule_save(request):
-    if not _can_edit_rules(request.user):
-        raise PermissionDenied("预警规则全省统一，由省级管理人员维护")
-    if request.method != "POST":
-        return redirect("screening:catalogue")
-    p = request.POST
-    rule = Rule(
-        code=p.get("code", "").strip(),
-        title_zh=p.get("title", "").strip(),
-        risk_type=p.get("risk_type", ""),
-        severity=p.get("severity", ""),
-        condition=p.get("condition", "").strip(),
-        signal_date=p.get("signal_date", ""),
-        reason=p.get("reason", "").strip(),
-        sources=tuple(s for s in p.get("sources", "").split(";") if s),
+def rule_detail(request, code: str | None = None):
+    """One trigger: the version in force, its history, and (for those allowed) the editor: 试算 tries the edited
+    rule on a region without saving; 保存 stores it as a new version. An invalid rule comes back with everything
+    typed and the error under its field."""
+    _require(request.user, Perm.VIEW_REGISTRY)
+    entry = selectors.rule_entry(code) if code else None
+    can_edit = can_edit_rules(request.user)
+    can_try = has_perm(request.user, Perm.RUN_SCREENING)
+    codes = scope_codes(request.user)
+    region = (request.POST.get("region") or (codes[0] if codes else "")).strip()
+    trial, trial_error = None, ""
+    if request.method == "POST":
+        action = request.POST.get("action", "save")
+        if not (can_edit if action == "save" else can_try):
+            raise PermissionDenied("预警规则全省统一，由省级管理人员维护")
+        taken = {e.rule.code for e in selectors.rule_entries()}
+        form = RuleForm(request.POST, code=code, taken=taken)
+        if form.is_valid():
+            data = form.cleaned_data
+            if action == "save":
+                row = screening_rule_save(
+                    actor=request.user, rule=form.rule(), is_active=data["is_active"], note=data["note"]
+                )
+                messages.success(request, f"规则 {row.code} 已保存为第 {row.version} 版，下次筛查生效")
+                return redirect("screening:rule_detail", code=row.code)
+            try:
+                trial = rule_whatif(
+                    user=request.user, region=region, rule=form.rule(), is_active=data["is_active"]
+                )
+            except PermissionDenied as exc:
+                trial_error = str(exc)
+    elif entry:
+        form = RuleForm.of(entry.rule, entry.is_active)
+    else:
+        form = RuleForm(initial={"is_active": True})
+    if not (can_edit or can_try):
+        for field in form.fields.values():
+            field.disabled = True
+    return render(
+        request,
+        "screening/rule.html",
+        {
+            "entry": entry,
+            "form": form,
+            "versions": selectors.rule_versions(code) if code else [],
+            "can_edit": can_edit,
+            "can_try": can_try,
+            "region": region,
+            "trial": trial,
+            "trial_error": trial_error,
+            "fields": FIELD_DOCS.values(),
+            "parameters": PARAMETER_DOCS.values(),
+        },
     )
+
+
+@login_required
+def rule_restore(request, code: str):
+    """Put an earlier version (0: the built-in default) back in force, as a new version."""
+    if request.method != "POST":
+        return redirect("screening:rule_detail", code=code)
+    if not can_edit_rules(request.user):
+        raise PermissionDenied("预警规则全省统一，由省级管理人员维护")
     try:
-        screening_rule_save(actor=request.user, rule=rule, is_active=p.get("is_active") == "on")
-        messages.success(request, f"规则 {rule.code} 已保存为新版本，下次筛查生效")
-    except RuleError as exc:
-        messages.error(request, f"规则未保存：{exc}")
-    return redirect("screening:catalogue")
+        version = int(request.POST.get("version", ""))
+        row = screening_rule_restore(actor=request.user, code=code, version=version)
+    except (ValueError, ScreeningRule.DoesNotExist):
+        raise Http404(f"规则 {code} 没有这个版本") from None
+    messages.success(
+        request, f"规则 {code} 已恢复为第 {version} 版的内容（保存为第 {row.version} 版），下次筛查生效"
+    )
+    return redirect("screening:rule_detail", code=code)
 
 
 @login_required

@@ -174,6 +174,16 @@ def test_rule_fields_are_validated():
     assert "job_losses_12m" in validate(ok)
 
 
+def test_every_column_a_rule_may_name_is_documented():
+    """The rule editor's field reference: a step that gains a column gains its entry in engine.screening.fields."""
+    from engine.screening.fields import FIELD_DOCS, PARAMETER_DOCS, undocumented
+    from engine.screening.rules import allowed_columns
+
+    assert undocumented() == []
+    assert allowed_columns() <= set(FIELD_DOCS) | set(PARAMETER_DOCS)
+    assert all(d.title_zh and d.title_en and d.unit for d in FIELD_DOCS.values())
+
+
 def test_a_custom_rule_changes_grades(inputs, result):
     rule = Rule("all_students", "有在校生", "09", "severe", "students > 0", "", "有在校生 {students:.0f} 人")
     extra = screen(inputs, AS_OF, rules=[*DEFAULT_RULES, rule])

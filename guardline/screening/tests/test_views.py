@@ -4,6 +4,7 @@ response clock; parameters and rules editable only by those allowed, with valida
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -71,7 +72,10 @@ def test_catalogue_lists_every_indicator_and_rule(client, cadre_a):
         assert i.title_zh in page
     for r in DEFAULT_RULES:
         assert r.code in page
-    assert "新增或修改规则" not in page  # a cadre edits nothing
+    assert reverse("screening:rule_new") not in page  # a cadre edits nothing
+    rule_page = client.get(reverse("screening:rule_detail", args=["medical_annual"])).content.decode()
+    assert "med_oop_12m &gt; p_med_annual_oop" in rule_page and "内置默认版本" in rule_page
+    assert 'name="action" value="save"' not in rule_page and 'name="action" value="try"' not in rule_page
 
 
 def test_parameters_only_in_own_region_and_validated(client, make_user, villages):
@@ -87,22 +91,94 @@ def test_parameters_only_in_own_region_and_validated(client, make_user, villages
     page = client.post(url, {"name": "monitoring_line", "region_code": county, "value": "-1"}, follow=True)
     assert "超出范围" in page.content.decode()
     assert ScreeningParameter.objects.get(region_code=county).value == 9100
-    # a county admin may not change the province's rules
-    assert client.post(reverse("screening:rule_save"), {"code": "x"}).status_code == 403
+    # a county admin may not change the province's rules (trying one in the county is allowed: test_whatif)
+    assert client.post(reverse("screening:rule_new"), {"code": "x", "action": "save"}).status_code == 403
+    url = reverse("screening:rule_detail", args=["medical_annual"])
+    assert client.post(url, {"action": "save"}).status_code == 403
+    assert (
+        client.post(reverse("screening:rule_restore", args=["medical_annual"]), {"version": "0"}).status_code
+        == 403
+    )
+    assert not ScreeningRule.objects.exists()
 
 
-def test_province_officer_edits_rules_with_validation(client, make_user):
+RULE = {"code": "r1", "title": "两人失业", "risk_type": "07", "severity": "hard", "condition": "job_losses_12m >= 2",
+        "signal_date": "job_loss_first_date", "reason": "{job_losses_12m:.0f} 人失业", "sources": ["employment_change"],
+        "is_active": "on", "note": "省乡村振兴局文件", "action": "save"}  # fmt: skip
+
+
+def test_province_officer_adds_a_rule_and_a_bad_one_keeps_what_was_typed(client, make_user):
     make_user("prov", Role.PROVINCE_OFFICER, "52")
     client.login(username="prov", password=PASSWORD)
-    url = reverse("screening:rule_save")
-    bad = client.post(url, {"code": "r1", "title": "坏", "risk_type": "01", "severity": "hard",
-                            "condition": "1; DROP TABLE x", "reason": "x", "is_active": "on"}, follow=True)  # fmt: skip
-    assert "规则未保存" in bad.content.decode() and not ScreeningRule.objects.exists()
-    good = client.post(url, {"code": "r1", "title": "好", "risk_type": "07", "severity": "hard",
-                             "condition": "job_losses_12m >= 2", "reason": "两人失业", "is_active": "on"}, follow=True)  # fmt: skip
-    assert "已保存" in good.content.decode()
-    assert ScreeningRule.objects.get(code="r1").version == 1
+    url = reverse("screening:rule_new")
+    bad = client.post(url, {**RULE, "condition": "job_losses_12m >= 2 AND secret_column > 1"})
+    page = bad.content.decode()
+    assert bad.status_code == 200 and "未知字段" in page and "secret_column" in page
+    assert "job_losses_12m &gt;= 2 AND secret_column &gt; 1" in page  # the condition as typed, in its box
+    assert 'value="两人失业"' in page and 'value="省乡村振兴局文件"' in page
+    assert "is-invalid" in page and not ScreeningRule.objects.exists()
+    injected = client.post(url, {**RULE, "condition": "1; DROP TABLE x"})
+    assert "条件" in injected.content.decode() and not ScreeningRule.objects.exists()
+    template = client.post(url, {**RULE, "reason": "{nope}"}).content.decode()
+    assert "原因模板" in template and not ScreeningRule.objects.exists()
+
+    good = client.post(url, RULE)
+    assert good.status_code == 302 and good.url == reverse("screening:rule_detail", args=["r1"])
+    row = ScreeningRule.objects.get(code="r1")
+    assert (row.version, row.sources, row.note, row.signal_date) == (
+        1,
+        ["employment_change"],
+        "省乡村振兴局文件",
+        "job_loss_first_date",
+    )
     assert "r1" in client.get(reverse("screening:catalogue")).content.decode()
+    # a code in use is edited on its own page, not added again
+    again = client.post(url, {**RULE, "code": "medical_annual"}).content.decode()
+    assert "规则代码已存在" in again and not ScreeningRule.objects.filter(code="medical_annual").exists()
+
+
+def test_editing_keeps_the_rules_sources_switching_off_and_restoring_are_versions(client, make_user):
+    from engine.screening import DEFAULT_RULES
+    from guardline.core.models import ChangeLog
+    from guardline.screening.services import rules_in_force
+
+    make_user("prov", Role.PROVINCE_OFFICER, "52")
+    client.login(username="prov", password=PASSWORD)
+    url = reverse("screening:rule_detail", args=["medical_annual"])
+    default = next(r for r in DEFAULT_RULES if r.code == "medical_annual")
+    page = client.get(url).content.decode()
+    # the editor starts from the version in force: every field filled, the rule's feed ticked
+    assert "med_oop_12m &gt; p_med_annual_oop" in page
+    assert re.search(r'name="sources" value="medical_settlement"[^>]*checked', page)
+    assert not re.search(r'name="sources" value="accident"[^>]*checked', page)
+    assert "近12个月家庭医疗自付合计" in page  # the field reference
+    form = {"title": default.title_zh, "risk_type": default.risk_type, "severity": default.severity,
+            "condition": "med_oop_12m > 30000", "signal_date": default.signal_date, "reason": default.reason,
+            "sources": list(default.sources), "is_active": "on", "note": "2026年第3号文", "action": "save"}  # fmt: skip
+    assert client.post(url, form).status_code == 302
+    v1 = ScreeningRule.objects.get(code="medical_annual", version=1)
+    assert v1.condition == "med_oop_12m > 30000" and v1.sources == ["medical_settlement"]
+    entry = ChangeLog.objects.filter(entity="screening_rule", entity_id=v1.pk).get()
+    assert (
+        entry.before["condition"] == default.condition and entry.after["condition"] == "med_oop_12m > 30000"
+    )
+
+    off = {k: v for k, v in form.items() if k != "is_active"}
+    assert client.post(url, {**off, "note": "暂停"}).status_code == 302
+    assert "medical_annual" not in {r.code for r in rules_in_force()}
+    catalogue = client.get(reverse("screening:catalogue")).content.decode()
+    assert "medical_annual" in catalogue and "已停用" in catalogue  # listed, so it can be switched on again
+
+    restore = reverse("screening:rule_restore", args=["medical_annual"])
+    assert client.post(restore, {"version": "0"}).status_code == 302
+    v3 = ScreeningRule.objects.get(code="medical_annual", version=3)
+    assert (v3.condition, v3.is_active, v3.sources) == (default.condition, True, list(default.sources))
+    assert next(r for r in rules_in_force() if r.code == "medical_annual") == default
+    assert client.post(restore, {"version": "9"}).status_code == 404
+    history = client.get(url).content.decode().split('id="rule-versions"')[1]
+    assert history.count("<tr>") >= 4  # three versions and the default
+    assert "2026年第3号文" in history and "暂停" in history and "恢复为第 0 版" in history
+    assert "is_active" in history  # what version 2 changed
 
 
 def test_an_api_event_rescreens_its_household_at_once(client, households):

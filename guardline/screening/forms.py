@@ -1,0 +1,124 @@
+"""The rule editor's form: a trigger's fields, checked by the engine's own validation (engine.screening.rules) so
+that an error names the field it is in and the page keeps everything the administrator typed."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from engine.ingest.feeds import FEED_KEYS
+from engine.ingest.specs import SPECS
+from engine.screening.rules import RISK_CODES, Rule, RuleError, validate
+from engine.screening.steps import DATE_COLUMNS
+from guardline.cases.forms import clean_text
+
+
+def _risk_choices() -> list[tuple[str, str]]:
+    return [(code, f"{code} {name}") for code, name in RISK_CODES.items()] + [("disaster", _("按灾种"))]
+
+
+class RuleForm(forms.Form):
+    code = forms.RegexField(
+        label=_("规则代码"),
+        regex=r"^[a-z][a-z0-9_]{1,39}$",
+        error_messages={"invalid": _("小写字母开头，只用小写字母、数字和下划线，不超过40个字符")},
+    )
+    title = forms.CharField(label=_("名称"), max_length=100)
+    risk_type = forms.ChoiceField(label=_("风险类型"), choices=_risk_choices)
+    severity = forms.ChoiceField(
+        label=_("严重程度"), choices=[("hard", _("一般（至少黄色）")), ("severe", _("严重（红色）"))]
+    )
+    condition = forms.CharField(
+        label=_("条件"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "font-monospace", "spellcheck": "false"}),
+    )
+    signal_date = forms.ChoiceField(
+        label=_("信号日期"),
+        required=False,
+        choices=[("", _("筛查日"))] + [(c, c) for c in DATE_COLUMNS],
+    )
+    reason = forms.CharField(label=_("原因模板"), max_length=300)
+    sources = forms.MultipleChoiceField(
+        label=_("依据的部门数据"),
+        required=False,
+        choices=[(k, f"{SPECS[k].title_zh}") for k in FEED_KEYS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    is_active = forms.BooleanField(label=_("启用"), required=False)
+    note = forms.CharField(label=_("修改依据（文件号、会议纪要等）"), max_length=200, required=False)
+
+    def __init__(
+        self, *args, code: str | None = None, taken: set[str] | frozenset[str] = frozenset(), **kwargs
+    ):
+        """`code`: editing that rule, whose code is fixed; otherwise a new rule, whose code is not in `taken`."""
+        super().__init__(*args, **kwargs)
+        self.fixed_code = code
+        self.taken = taken
+        if code:
+            self.fields["code"].disabled = True
+            self.initial.setdefault("code", code)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
+                field.widget.attrs["class"] = "form-check-input"
+                continue
+            css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control"
+            size = "" if "select" in css else " form-control-sm"
+            field.widget.attrs["class"] = f"{css}{size} {field.widget.attrs.get('class', '')}".strip()
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"]
+        if not self.fixed_code and code in self.taken:
+            raise forms.ValidationError(_("规则代码已存在：请在该规则的页面上修改"))
+        return code
+
+    @classmethod
+    def of(cls, rule: Rule, is_active: bool) -> RuleForm:
+        """The form filled with a rule as it is in force."""
+        return cls(
+            code=rule.code,
+            initial={
+                "code": rule.code, "title": rule.title_zh, "risk_type": rule.risk_type, "severity": rule.severity,
+                "condition": rule.condition, "signal_date": rule.signal_date, "reason": rule.reason,
+                "sources": list(rule.sources), "is_active": is_active,
+            },
+        )  # fmt: skip
+
+    def clean_title(self) -> str:
+        return clean_text(self.cleaned_data["title"])
+
+    def clean_note(self) -> str:
+        return clean_text(self.cleaned_data["note"])
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            validate(self.rule())
+        except RuleError as exc:
+            # The engine's message names what is wrong; put it under the field it is about.
+            message = str(exc)
+            field = "reason" if "原因模板" in message else "condition"
+            self.add_error(field, message)
+        return data
+
+    def rule(self) -> Rule:
+        d = self.cleaned_data
+        return Rule(
+            code=self.fixed_code or d["code"],
+            title_zh=d["title"],
+            risk_type=d["risk_type"],
+            severity=d["severity"],
+            condition=d["condition"].strip(),
+            signal_date=d.get("signal_date") or "",
+            reason=d["reason"],
+            sources=tuple(d.get("sources") or ()),
+        )
