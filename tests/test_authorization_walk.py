@@ -114,7 +114,7 @@ MANAGE_O = Perm.MANAGE_OVERSIGHT
 
 
 def _province_manager(p: Principal) -> bool:
-    """screening:rule_save — triggers hold for a whole province: MANAGE_SCREENING with a province-level scope."""
+    """screening:rule_* saves — triggers hold for a whole province: MANAGE_SCREENING with a province-level scope."""
     return Perm.MANAGE_SCREENING in p.perms and any(len(c) <= 2 for c in p.scopes)
 
 
@@ -160,7 +160,10 @@ TABLE: dict[str, Entry] = {
         perms(Perm.MANAGE_SCREENING),
         data=lambda p: {"region_code": p.scopes[0] if p.scopes else "", "name": "x", "value": "not-a-number"},
     ),
-    "screening:rule_save": same(Rule(_province_manager)),
+    # a rule is read by anyone who sees the registry; saved (the POST's default action) by a province manager
+    "screening:rule_new": Entry(perms(V), Rule(_province_manager)),
+    "screening:rule_detail": Entry(perms(V), Rule(_province_manager), {"code": Lit("medical_annual")}),
+    "screening:rule_restore": post_only(Rule(_province_manager), {"version": "0"}, code=Lit("medical_annual")),
     "screening:whatif": same(perms(Perm.RUN_SCREENING)),
     # cases
     "cases:inbox": same(perms(HANDLE)),

@@ -6,7 +6,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from engine.ingest.specs import SPECS
 from engine.screening import INDICATORS, PARAMETERS
 from engine.screening.catalogue import default_weights
 from engine.screening.fields import FIELD_DOCS, PARAMETER_DOCS
@@ -15,6 +17,7 @@ from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import in_scope, scope_codes
 from guardline.core.paging import CappedPaginator
 from guardline.core.services import job_create
+from guardline.regions.models import Region
 
 from . import selectors
 from .forms import RuleForm
@@ -41,7 +44,12 @@ def inbox(request):
     )
     page = CappedPaginator(selectors.warning_inbox(request.user, f), 25).get_page(request.GET.get("page"))
     now = timezone.now()
+    villages = dict(
+        Region.objects.filter(code__in={w.village_code for w in page}).values_list("code", "name")
+    )
     for w in page:
+        w.village_name = villages.get(w.village_code, w.village_code)
+        w.source_names = [SPECS[s].title_zh if s in SPECS else s for s in w.sources]
         w.clock = response_clock(w.grade)
         w.on_site_overdue = w.status == "open" and w.on_site_due < now
         w.plan_overdue = w.status == "open" and w.plan_due < now
@@ -181,10 +189,9 @@ def rule_detail(request, code: str | None = None):
 
 
 @login_required
+@require_POST
 def rule_restore(request, code: str):
     """Put an earlier version (0: the built-in default) back in force, as a new version."""
-    if request.method != "POST":
-        return redirect("screening:rule_detail", code=code)
     if not can_edit_rules(request.user):
         raise PermissionDenied("预警规则全省统一，由省级管理人员维护")
     try:
