@@ -163,7 +163,9 @@ TABLE: dict[str, Entry] = {
     # a rule is read by anyone who sees the registry; saved (the POST's default action) by a province manager
     "screening:rule_new": Entry(perms(V), Rule(_province_manager)),
     "screening:rule_detail": Entry(perms(V), Rule(_province_manager), {"code": Lit("medical_annual")}),
-    "screening:rule_restore": post_only(Rule(_province_manager), {"version": "0"}, code=Lit("medical_annual")),
+    "screening:rule_restore": post_only(
+        Rule(_province_manager), {"version": "0"}, code=Lit("medical_annual")
+    ),
     "screening:whatif": same(perms(Perm.RUN_SCREENING)),
     # cases
     "cases:inbox": same(perms(HANDLE)),
