@@ -156,7 +156,7 @@ TABLE: dict[str, Entry] = {
     "screening:run_start": same(perms(Perm.RUN_SCREENING)),
     "screening:catalogue": same(perms(V)),
     "screening:parameter_set": Entry(
-        perms(Perm.MANAGE_SCREENING),
+        perms(V),
         perms(Perm.MANAGE_SCREENING),
         data=lambda p: {"region_code": p.scopes[0] if p.scopes else "", "name": "x", "value": "not-a-number"},
     ),

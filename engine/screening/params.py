@@ -86,6 +86,8 @@ def validate_override(override: Override, known: Iterable[str] = ()) -> None:
         override.region_prefix.isdigit() and len(override.region_prefix) in (2, 4, 6, 9, 12)
     ):
         raise ValueError(f"区划代码前缀 {override.region_prefix!r} 应为 2/4/6/9/12 位数字")
+    if override.name.startswith("w_") and not 0 <= override.value <= 1000:
+        raise ValueError(f"指标权重 {override.name} 的取值 {override.value} 应在 0 到 1000 之间")
     if override.name in PARAM_NAMES:
         p = param(override.name)
         if not p.minimum <= override.value <= p.maximum:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.http import Http404
 
-from engine.screening import DEFAULT_RULES, Rule
+from engine.screening import DEFAULT_RULES, INDICATORS, PARAMETERS, Rule
 from guardline.accounts.scope import region_q
 
-from .models import HouseholdGrade, RiskWarning, ScreeningRule, ScreeningRun
+from .models import HouseholdGrade, RiskWarning, ScreeningParameter, ScreeningRule, ScreeningRun
 
 GRADE_ORDER = Case(
     When(grade="red", then=Value(0)),
@@ -134,3 +135,57 @@ def rule_of(row: ScreeningRule) -> Rule:
         reason=row.reason,
         sources=tuple(row.sources or ()),
     )
+
+
+@dataclass
+class ParameterRow:
+    """A parameter or index weight as it holds for one region: its default, the value in force and where that
+    value comes from, and the values stored for exactly this region (any year)."""
+
+    name: str
+    title: str
+    unit: str
+    default: float
+    value: float
+    source: str  # "" = the default; else the region code (and year) of the stored value, or "monitoring_line"
+    here: list[ScreeningParameter]
+    is_weight: bool = False
+
+
+def parameter_rows(region: str, as_of: date) -> tuple[list[ParameterRow], list[ScreeningParameter]]:
+    """Every parameter and weight for `region` (a region the caller has checked is the user's) on `as_of`, by
+    the engine's rule (engine.screening.params.resolve: the longest region prefix wins, then a value for the year
+    over one for every year; a monitoring line set on the 监测线 page beats them all); and the values stored for
+    regions inside it."""
+    from .services import overrides_in_force
+
+    stored = list(
+        ScreeningParameter.objects.select_related("updated_by").order_by("name", "region_code", "year")
+    )
+    lines = {
+        o.name: o.value
+        for o in overrides_in_force([region], as_of)
+        if o.name in ("monitoring_line", "dibao_standard") and o.region_prefix == region
+        and not any(p.name == o.name and p.region_code == region and p.value == o.value for p in stored)
+    }  # fmt: skip
+    titles = {p.name: (p.title_zh, p.unit, float(p.default), False) for p in PARAMETERS}
+    titles.update({f"w_{i.code}": (f"权重：{i.title_zh}", "", float(i.weight), True) for i in INDICATORS})
+    rows = []
+    for name, (title, unit, default, is_weight) in titles.items():
+        applies = [
+            p for p in stored
+            if p.name == name and region.startswith(p.region_code) and p.year in (None, as_of.year)
+        ]  # fmt: skip
+        best = max(applies, key=lambda p: (len(p.region_code), p.year is not None), default=None)
+        value, source = default, ""
+        if best is not None:
+            value, source = (
+                best.value,
+                f"{best.region_code or '全国'}{f' ({best.year})' if best.year else ''}",
+            )
+        if name in lines:
+            value, source = lines[name], "monitoring_line"
+        here = [p for p in stored if p.name == name and p.region_code == region]
+        rows.append(ParameterRow(name, title, unit, default, value, source, here, is_weight))
+    below = [p for p in stored if p.region_code.startswith(region) and len(p.region_code) > len(region)]
+    return rows, below

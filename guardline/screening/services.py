@@ -24,7 +24,7 @@ from engine.screening.model import ScreeningModel
 from engine.screening.params import validate_override
 from engine.screening.rules import validate as validate_rule
 from guardline.accounts.roles import Perm, has_perm
-from guardline.accounts.scope import scope_codes
+from guardline.accounts.scope import in_scope, scope_codes
 from guardline.core import failpoints
 from guardline.core.changelog import change_entry, log_changes, log_rows
 from guardline.core.locks import write_lock
@@ -130,9 +130,12 @@ def screening_rule_restore(*, actor, code: str, version: int, note: str = "") ->
 def screening_parameter_set(
     *, actor, name: str, region_code: str, value: float, year: int | None = None, note: str = ""
 ) -> ScreeningParameter:
-    """Set a regional parameter or weight (validated: known name, sane range, region code shape)."""
+    """Set a regional parameter or weight (validated: known name, sane range, region code shape; `actor` None is
+    the system, anyone else sets values only inside their own regions)."""
     from engine.screening.catalogue import default_weights
 
+    if actor is not None and not (has_perm(actor, Perm.MANAGE_SCREENING) and in_scope(actor, region_code)):
+        raise PermissionDenied("只能为本人管辖的区域设置参数")
     validate_override(Override(name, region_code, value, year), known=default_weights())
     row, created = ScreeningParameter.objects.get_or_create(
         name=name,
@@ -159,6 +162,34 @@ def screening_parameter_set(
     )
     ledger_append(kind="admin", entity="screening_parameter", entity_id=row.pk, actor=actor, payload={"name": name, "region_code": region_code, "year": year, "value": value})  # fmt: skip
     return row
+
+
+@transaction.atomic
+def screening_parameter_clear(*, actor, pk: int) -> None:
+    """Remove a regional value: the region falls back to the value of the region above it (or the default)."""
+    row = ScreeningParameter.objects.select_for_update().filter(pk=pk).first()
+    if row is None or (actor is not None and not in_scope(actor, row.region_code or "")):
+        raise ScreeningParameter.DoesNotExist(f"没有参数设置 {pk}")
+    if actor is not None and not has_perm(actor, Perm.MANAGE_SCREENING):
+        raise PermissionDenied("您的角色不能修改筛查参数")
+    before = {"name": row.name, "region_code": row.region_code, "year": row.year, "value": row.value,
+              "note": row.note}  # fmt: skip
+    row.delete()
+    log_changes(
+        [
+            change_entry(
+                entity="screening_parameter",
+                entity_id=pk,
+                household_id=None,
+                action="delete",
+                before=before,
+                after=None,
+                actor_id=getattr(actor, "pk", None),
+            )
+        ]
+    )
+    ledger_append(kind="admin", entity="screening_parameter", entity_id=pk, actor=actor,
+                  payload={**before, "cleared": True})  # fmt: skip
 
 
 def overrides_in_force(villages: Iterable[str], as_of: date) -> list[Override]:

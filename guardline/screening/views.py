@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -22,7 +23,13 @@ from guardline.regions.models import Region
 from . import selectors
 from .forms import RuleForm
 from .models import ScreeningParameter, ScreeningRule, response_clock
-from .services import can_edit_rules, screening_parameter_set, screening_rule_restore, screening_rule_save
+from .services import (
+    can_edit_rules,
+    screening_parameter_clear,
+    screening_parameter_set,
+    screening_rule_restore,
+    screening_rule_save,
+)
 from .tasks import screening_run_task
 from .whatif import rule_whatif
 
@@ -80,7 +87,8 @@ def run_start(request):
 
 @login_required
 def catalogue(request):
-    """Every indicator (definition, source, unit, direction, weight), every parameter and every trigger in force."""
+    """Every indicator (definition, source, unit, direction, weight), every parameter (the values per region are on
+    the parameters page) and every trigger."""
     _require(request.user, Perm.VIEW_REGISTRY)
     weights = default_weights()
     total = sum(weights.values())
@@ -89,19 +97,12 @@ def catalogue(request):
          "risk": RISK_CODES.get(i.risk_type, i.risk_type)}
         for i in INDICATORS
     ]  # fmt: skip
-    stored = {
-        (p.name, p.region_code, p.year): p
-        for p in ScreeningParameter.objects.all()
-        if not p.region_code
-        or any(p.region_code.startswith(c) or c.startswith(p.region_code) for c in scope_codes(request.user))
-    }
     return render(
         request,
         "screening/catalogue.html",
         {
             "indicators": indicators,
             "parameters": PARAMETERS,
-            "stored": sorted(stored.values(), key=lambda p: (p.name, p.region_code)),
             "rules": selectors.rule_entries(),
             "risk_codes": RISK_CODES,
             "can_manage": has_perm(request.user, Perm.MANAGE_SCREENING),
@@ -112,23 +113,53 @@ def catalogue(request):
 
 @login_required
 def parameter_set(request):
-    _require(request.user, Perm.MANAGE_SCREENING)
-    if request.method != "POST":
-        return redirect("screening:catalogue")
-    region = request.POST.get("region_code", "").strip()
+    """Parameters and weights as they hold for one of the user's regions (where each value comes from), the values
+    stored for it and for the regions inside it; a manager sets a value (for every year or one year) or clears
+    one, which falls back to the region above. A rejected value comes back in the form with the reason."""
+    _require(request.user, Perm.VIEW_REGISTRY)
+    codes = scope_codes(request.user)
+    source = request.POST if request.method == "POST" else request.GET
+    region = (source.get("region") or source.get("region_code") or (codes[0] if codes else "")).strip()
+    if not region and request.method == "GET":  # a user without a region sees no region's values
+        return render(request, "screening/parameters.html", {"region": "", "rows": [], "below": []})
     if not region or not in_scope(request.user, region):
-        raise PermissionDenied("只能为本人管辖的区域设置参数")
-    try:
-        year = int(request.POST["year"]) if request.POST.get("year") else None
-        value = float(request.POST.get("value", ""))
-        screening_parameter_set(
-            actor=request.user, name=request.POST.get("name", ""), region_code=region, value=value, year=year,
-            note=request.POST.get("note", "")[:200],
-        )  # fmt: skip
-        messages.success(request, "参数已保存，下次筛查生效")
-    except ValueError as exc:
-        messages.error(request, f"参数未保存：{exc}")
-    return redirect("screening:catalogue")
+        raise PermissionDenied("只能查看和设置本人管辖区域的参数")
+    can_manage = has_perm(request.user, Perm.MANAGE_SCREENING)
+    typed, error = {}, ""
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied("您的角色不能修改筛查参数")
+        if request.POST.get("action") == "clear":
+            try:
+                screening_parameter_clear(actor=request.user, pk=int(request.POST.get("pk", "")))
+            except (ValueError, ScreeningParameter.DoesNotExist):
+                raise Http404("没有这项参数设置") from None
+            messages.success(request, "已清除，该地区改用上级地区的取值或默认值，下次筛查生效")
+            return redirect(f"{reverse('screening:parameter_set')}?region={region}")
+        typed = {k: request.POST.get(k, "").strip() for k in ("name", "year", "value", "note")}
+        try:
+            year = int(typed["year"]) if typed["year"] else None
+            if year is not None and not 2000 <= year <= 2100:
+                raise ValueError(f"年度 {year} 不合理")
+            try:
+                value = float(typed["value"])
+            except ValueError:
+                raise ValueError(f"取值 {typed['value']!r} 不是数字") from None
+            screening_parameter_set(
+                actor=request.user, name=typed["name"], region_code=region, value=value, year=year,
+                note=typed["note"][:200],
+            )  # fmt: skip
+            messages.success(request, f"参数 {typed['name']} 已保存，下次筛查生效")
+            return redirect(f"{reverse('screening:parameter_set')}?region={region}")
+        except ValueError as exc:
+            error = f"参数未保存：{exc}"
+    rows, below = selectors.parameter_rows(region, timezone.localdate())
+    return render(
+        request,
+        "screening/parameters.html",
+        {"region": region, "regions": codes, "rows": rows, "below": below, "can_manage": can_manage,
+         "typed": typed, "error": error, "year": timezone.localdate().year},
+    )  # fmt: skip
 
 
 @login_required

@@ -127,6 +127,10 @@ def test_parameter_resolution_most_specific_wins():
         validate_override(Override("monitoring_line", "52", 10))
     with pytest.raises(ValueError, match="未知参数"):
         validate_override(Override("nonsense", "52", 10))
+    weights = {"w_housing": 5.0}
+    with pytest.raises(ValueError, match="0 到 1000"):  # a negative weight would make risk lower the score
+        validate_override(Override("w_housing", "52", -5), known=weights)
+    validate_override(Override("w_housing", "52", 0), known=weights)
 
 
 def test_weights_are_parameters(inputs, result):

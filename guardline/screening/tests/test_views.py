@@ -102,6 +102,76 @@ def test_parameters_only_in_own_region_and_validated(client, make_user, villages
     assert not ScreeningRule.objects.exists()
 
 
+def test_parameters_page_shows_what_holds_where_and_clears_back_to_the_region_above(
+    client, make_user, villages
+):
+    from guardline.core.models import ChangeLog
+
+    county, township = villages["A"].code[:6], villages["A"].code[:9]
+    make_user("admin", Role.COUNTY_ADMIN, county)
+    client.login(username="admin", password=PASSWORD)
+    url = reverse("screening:parameter_set")
+    page = client.get(url).content.decode()  # the user's own county by default
+    assert (
+        "防止返贫监测线" in page
+        and "权重：" in page
+        and f'<small class="text-muted">{county}</small>' in page
+    )
+    assert (
+        client.post(
+            url, {"region": county, "name": "monitoring_line", "value": "9100", "note": "县发〔2026〕1号"}
+        ).status_code
+        == 302
+    )
+    client.post(url, {"region": township, "name": "monitoring_line", "value": "9300", "year": "2026"})
+    row = (
+        client.get(url, {"region": township})
+        .content.decode()
+        .split('id="param-monitoring_line"')[1]
+        .split("</tr>")[0]
+    )
+    assert "9300.0" in row and "(2026)" in row  # the township's own value for the year wins
+    county_page = client.get(url, {"region": county}).content.decode()
+    assert "9100.0" in county_page.split('id="param-monitoring_line"')[1].split("</tr>")[0]
+    assert township in county_page.split('id="param-below"')[1]  # listed under the regions inside
+
+    # A rejected value comes back in the form with the reason; nothing changes.
+    bad = client.post(
+        url, {"region": county, "name": "w_housing", "value": "-5", "note": "试试"}
+    ).content.decode()
+    assert "参数未保存" in bad and 'value="-5"' in bad and 'value="试试"' in bad
+    assert not ScreeningParameter.objects.filter(name="w_housing").exists()
+    assert (
+        "不是数字"
+        in client.post(url, {"region": county, "name": "grade_red", "value": "abc"}).content.decode()
+    )
+
+    # Clearing the township's value: it falls back to the county's.
+    pk = ScreeningParameter.objects.get(region_code=township).pk
+    assert client.post(url, {"region": township, "action": "clear", "pk": pk}).status_code == 302
+    row = (
+        client.get(url, {"region": township})
+        .content.decode()
+        .split('id="param-monitoring_line"')[1]
+        .split("</tr>")[0]
+    )
+    assert "9100.0" in row and county in row
+    assert ChangeLog.objects.filter(entity="screening_parameter", action="delete", entity_id=pk).exists()
+
+    # Another county's value cannot be seen, set or cleared; a cadre reads but does not write.
+    other = ScreeningParameter.objects.create(name="grade_red", region_code="520525", value=40)
+    assert client.get(url, {"region": "520525"}).status_code == 403
+    assert client.post(url, {"region": county, "action": "clear", "pk": other.pk}).status_code == 404
+    assert ScreeningParameter.objects.filter(pk=other.pk).exists()
+    make_user("cadre_p", Role.VILLAGE_CADRE, villages["A"].code)
+    client.login(username="cadre_p", password=PASSWORD)
+    assert client.get(url).status_code == 200
+    assert (
+        client.post(url, {"region": villages["A"].code, "name": "grade_red", "value": "30"}).status_code
+        == 403
+    )
+
+
 RULE = {"code": "r1", "title": "两人失业", "risk_type": "07", "severity": "hard", "condition": "job_losses_12m >= 2",
         "signal_date": "job_loss_first_date", "reason": "{job_losses_12m:.0f} 人失业", "sources": ["employment_change"],
         "is_active": "on", "note": "省乡村振兴局文件", "action": "save"}  # fmt: skip
