@@ -134,6 +134,19 @@ def test_parameters_page_shows_what_holds_where_and_clears_back_to_the_region_ab
     county_page = client.get(url, {"region": county}).content.decode()
     assert "9100.0" in county_page.split('id="param-monitoring_line"')[1].split("</tr>")[0]
     assert township in county_page.split('id="param-below"')[1]  # listed under the regions inside
+    # what the page says holds is what the engine resolves, for every parameter and weight
+    from engine.screening.catalogue import default_weights
+    from engine.screening.params import resolve
+    from guardline.screening.selectors import parameter_rows
+    from guardline.screening.services import overrides_in_force
+
+    today = timezone.localdate()
+    for region in (county, township, villages["A"].code):
+        rows, _ = parameter_rows(region, today)
+        engine = resolve(
+            [region], overrides_in_force([region], today), today.year, default_weights()
+        ).to_pylist()[0]
+        assert {r.name: r.value for r in rows} == {k[2:]: v for k, v in engine.items() if k.startswith("p_")}
 
     # A rejected value comes back in the form with the reason; nothing changes.
     bad = client.post(
