@@ -3,6 +3,8 @@ that an error names the field it is in and the page keeps everything the adminis
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -12,17 +14,15 @@ from engine.screening.rules import RISK_CODES, Rule, RuleError, validate
 from engine.screening.steps import DATE_COLUMNS
 from guardline.cases.forms import clean_text
 
+NEW_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
 
 def _risk_choices() -> list[tuple[str, str]]:
     return [(code, f"{code} {name}") for code, name in RISK_CODES.items()] + [("disaster", _("按灾种"))]
 
 
 class RuleForm(forms.Form):
-    code = forms.RegexField(
-        label=_("规则代码"),
-        regex=r"^[a-z][a-z0-9_]{1,39}$",
-        error_messages={"invalid": _("小写字母开头，只用小写字母、数字和下划线，不超过40个字符")},
-    )
+    code = forms.CharField(label=_("规则代码"), max_length=40)
     title = forms.CharField(label=_("名称"), max_length=100)
     risk_type = forms.ChoiceField(label=_("风险类型"), choices=_risk_choices)
     severity = forms.ChoiceField(
@@ -75,7 +75,11 @@ class RuleForm(forms.Form):
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"]
-        if not self.fixed_code and code in self.taken:
+        if self.fixed_code:  # an existing rule keeps its code, whatever rules applied when it was made
+            return self.fixed_code
+        if not NEW_CODE.match(code):
+            raise forms.ValidationError(_("小写字母开头，只用小写字母、数字和下划线，不超过40个字符"))
+        if code in self.taken:
             raise forms.ValidationError(_("规则代码已存在：请在该规则的页面上修改"))
         return code
 

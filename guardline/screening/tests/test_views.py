@@ -202,6 +202,7 @@ def test_province_officer_adds_a_rule_and_a_bad_one_keeps_what_was_typed(client,
     assert "is-invalid" in page and not ScreeningRule.objects.exists()
     injected = client.post(url, {**RULE, "condition": "1; DROP TABLE x"})
     assert "条件" in injected.content.decode() and not ScreeningRule.objects.exists()
+    assert "小写字母开头" in client.post(url, {**RULE, "code": "Bad-code"}).content.decode()
     template = client.post(url, {**RULE, "reason": "{nope}"}).content.decode()
     assert "原因模板" in template and not ScreeningRule.objects.exists()
 
