@@ -28,7 +28,8 @@ def submit(page, selector: str) -> None:
         page.click(selector)
 
 
-def test_inbox_then_edit_try_and_save_a_rule(browser, live_server, screened_county, tmp_path):  # noqa: F811
+def test_inbox_then_edit_try_and_save_a_rule(browser, live_server, villages, screened_county, tmp_path):  # noqa: F811
+    # (`villages` first: it loads the county's divisions again if an earlier browser test flushed them)
     screening_run()
     red = RiskWarning.objects.filter(status="open", grade="red").count()
     assert red, "the simulated county should have red warnings"
