@@ -296,6 +296,7 @@ def screening_inputs(
     as_of: dt.date | None = None,
     timings: dict[str, float] | None = None,
     isolated: bool = False,
+    region: str = "",
 ) -> dict[str, pa.Table]:
     """All active households (or just `household_ids`, with their villages' village-level events); with `as_of`,
     only the events a screening at that date reads (`_event_window`). A full pass on SQLite in a file reads the
@@ -306,7 +307,10 @@ def screening_inputs(
 
     `isolated`: other threads of this process may hold connections to the database (a web server's), so nothing
     here may open the SQLite file through ADBC (sqlite_hand_over): a copy behind the database is brought up to date
-    by a child process (mirror.inputs)."""
+    by a child process (mirror.inputs).
+
+    `region`: a hint that only that division's households are wanted; the columnar copy reads just them, other
+    paths read everything (callers filter)."""
     queries = _queries(household_ids, village_codes, as_of)
     if household_ids is not None or not _columnar():
         columnar = household_ids is None
@@ -321,7 +325,7 @@ def screening_inputs(
     if mirror.enabled():
         # From the columnar copy, brought up to date first (guardline.screening.mirror).
         window = None if as_of is None else (Window.at(as_of).months24, as_of)
-        tables, synced = mirror.inputs(village_codes, window, isolated=isolated)
+        tables, synced = mirror.inputs(village_codes, window, isolated=isolated, region=region)
         if timings is not None:
             timings["copy_sync"] = round(synced.seconds, 3)
             timings["copy_replaced"] = synced.replaced

@@ -380,7 +380,11 @@ def _sync_in_child(database: str) -> SyncResult:
 
 
 def inputs(
-    village_codes: list[str] | None, window: tuple[dt.date, dt.date] | None, *, isolated: bool = False
+    village_codes: list[str] | None,
+    window: tuple[dt.date, dt.date] | None,
+    *,
+    isolated: bool = False,
+    region: str = "",
 ) -> tuple[dict[str, pa.Table], SyncResult]:
     """A full pass's input tables (what extract's queries read: active households, every member and income year,
     linked events with a household and village-level events — with `village_codes`, only those villages'
@@ -388,7 +392,10 @@ def inputs(
 
     `isolated` (a web server, whose other threads keep connections to the file open): this process never opens
     the file through ADBC. A copy that is behind is brought up to date by a child process; what is read then is
-    the database as that child found it (changes committed in between wait for the next sync)."""
+    the database as that child found it (changes committed in between wait for the next sync).
+
+    `region` (a division code): only the households of its villages, their rows and events, and its villages'
+    village-level events (a what-if over one county of a province's copy)."""
     database = sqlite_file()
     if database is None:
         raise RuntimeError("the screening input copy is for SQLite databases in a file")
@@ -397,13 +404,22 @@ def inputs(
     where["events"] = (
         f"((link_status = '{linked}' AND household_id IS NOT NULL) OR link_status = '{at_village}')"
     )
-    params: list = []
+    params: dict[str, list] = {name: [] for name in where}
     if village_codes is not None:
         where["events"] += f" AND (link_status = '{linked}' OR list_contains(?, village_code))"
-        params.append(list(village_codes))
+        params["events"].append(list(village_codes))
     if window is not None:
         where["events"] += " AND event_date > ? AND event_date <= ?"
-        params.extend(window)
+        params["events"].extend(window)
+    if region:
+        inside = "household_id IN (SELECT household_id FROM households WHERE is_active AND starts_with(village_code, ?))"
+        where["households"] += " AND starts_with(village_code, ?)"
+        params["households"].append(region)
+        for name in ("members", "household_years"):
+            where[name] += f" AND {inside}"
+            params[name].append(region)
+        where["events"] += f" AND ({inside} OR (household_id IS NULL AND starts_with(village_code, ?)))"
+        params["events"].extend([region, region])
     path = copy_path(database)
     result = None
     if isolated:
@@ -418,7 +434,7 @@ def inputs(
             tables = {
                 name: con.sql(
                     f"SELECT {', '.join(SCHEMAS[name].names)} FROM {name} WHERE {where[name]}",
-                    params=params if name == "events" else None,
+                    params=params[name] or None,
                 ).to_arrow_table()
                 for name in where
             }

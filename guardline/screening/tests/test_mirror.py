@@ -207,6 +207,32 @@ def test_households_members_and_income_years_are_copied_too(on_file):
     assert mirror.inputs(None, None)[0]["members"].num_rows == 1
 
 
+def test_a_regions_read_holds_its_households_rows_and_village_events_only(on_file):
+    """What a what-if over one county of a province's copy reads (mirror.inputs(region=…))."""
+    path, (h1, h2) = on_file
+    events = FeedEvent._meta.db_table
+    _sql(
+        path,
+        f"UPDATE {Household._meta.db_table} SET village_code = '520526002001' WHERE id = {h2}",
+        _duplicate(path, events, "link_status = 'village'", village_code="'520526002001'", key_hash="'k-other'",
+                   amount="60.0"),
+    )  # fmt: skip
+    whole = mirror.inputs(None, None)[0]
+    first, second = (
+        mirror.inputs(None, None, region="520526001")[0],
+        mirror.inputs(None, None, region="520526002")[0],
+    )
+    assert first["households"].column("household_id").to_pylist() == [h1]
+    assert second["households"].column("household_id").to_pylist() == [h2]
+    assert first["members"].num_rows == 1 and second["members"].num_rows == 0
+    assert first["household_years"].num_rows == 1 and second["household_years"].num_rows == 0
+    assert sorted(first["events"].column("amount").to_pylist()) == [0.0, 2.0, 4.0, 6.0]  # h1's, its village's
+    assert sorted(second["events"].column("amount").to_pylist()) == [1.0, 3.0, 5.0, 60.0]
+    for name in whole:  # the two regions are the whole registry
+        assert first[name].num_rows + second[name].num_rows == whole[name].num_rows, name
+    assert mirror.inputs(None, None, region="520526")[0]["events"].num_rows == whole["events"].num_rows
+
+
 def test_whole_yuan_incomes_and_columns_null_for_a_thousand_rows_are_read_in_full(on_file):
     """ADBC's SQLite driver types a column by its first 1,024 values: a NUMERIC income column whose first
     thousand values are whole yuan (stored as integers) and a column NULL that long (a claim income, an event's
