@@ -1,6 +1,7 @@
-"""Policy what-if: before a region adopts a different monitoring line or trigger threshold, screen its current
-registry twice in the engine — with the parameters in force and with the proposed ones — and count the households
-that would enter or leave monitoring (green ⇄ yellow/red), by village and risk type. Nothing is written."""
+"""Policy what-if and rule trials: before a region adopts a different monitoring line or trigger threshold, or a
+province a new version of a trigger, grade its current registry both ways in the engine (features once, the
+grading twice: engine.screening.run.grade_variants) and count the households that would enter or leave monitoring
+(green ⇄ yellow/red), by village and risk type. Only those households are explained. Nothing is written."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from django.utils import timezone
 from engine.screening import Override, Rule, WarningOut, screen
 from engine.screening.params import PARAM_NAMES, validate_override
 from engine.screening.rules import RISK_CODES
+from engine.screening.run import grade_variants
 from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import in_scope
 from guardline.regions.models import Region
@@ -125,8 +127,7 @@ def policy_whatif(*, user, region: str, changes: dict[str, float], as_of: date |
     rules = rules_in_force()
     current = overrides_in_force(villages, as_of)
     proposal = proposal_overrides(current, region, villages, changes)
-    now = _grades_only(inputs, as_of, current, rules)
-    then = _grades_only(inputs, as_of, proposal, rules)
+    now, then = grade_variants(inputs, as_of, [(current, rules), (proposal, rules)])
     out = WhatIf(region=region, changes=changes)
     _differences(out, now, then)
     _risks(out, inputs, as_of, (current, rules), (proposal, rules))
@@ -139,14 +140,6 @@ def _check(user, region: str) -> None:
         raise PermissionDenied("您的角色不能进行政策模拟")
     if not Region.objects.filter(code=region).exists() or not in_scope(user, region):
         raise PermissionDenied(f"地区 {region} 不在您的管辖范围内")
-
-
-def _grades_only(
-    inputs: dict[str, pa.Table], as_of: date, overrides: list[Override], rules: list[Rule]
-) -> pa.Table:
-    """Every household's grade and fired triggers, in household order — without explaining the red and yellow ones
-    (at 1M households the explanations took as long again as the grading, and a comparison needs few of them)."""
-    return screen(inputs, as_of, overrides=overrides, rules=rules, explain_later=True).grades
 
 
 def _differences(out: WhatIf, now: pa.Table, then: pa.Table) -> pa.Table:
@@ -235,8 +228,7 @@ def rule_whatif(
         at = next((i for i, r in enumerate(rules) if r.code == rule.code), len(proposed))
         proposed.insert(at, rule)
     overrides = overrides_in_force(villages, as_of)
-    now = _grades_only(inputs, as_of, overrides, rules)
-    then = _grades_only(inputs, as_of, overrides, proposed)
+    now, then = grade_variants(inputs, as_of, [(overrides, rules), (overrides, proposed)])
     out = RuleTrial(region=region, changes={}, code=rule.code)
     diff = _differences(out, now, then)
 

@@ -287,3 +287,22 @@ def test_results_do_not_depend_on_the_order_rows_arrive_in(inputs):
     assert again.features.to_pylist() == first.features.to_pylist()
     assert again.grades.to_pylist() == first.grades.to_pylist()
     assert again.warning_table.to_pylist() == first.warning_table.to_pylist()
+
+
+def test_variants_grade_as_separate_screenings_do(inputs):
+    """grade_variants (what-if, rule trials) computes the features once and grades each variant as `screen` would."""
+    from engine.screening.run import grade_variants
+
+    extra = Rule("two_ill", "两人患病", "01", "severe", "ill_count >= 2", "", "{ill_count:.0f} 人患病")
+    variants = [
+        ([], DEFAULT_RULES),
+        ([Override("grade_yellow", "", 15), Override("monitoring_line", "520526", 9500)], DEFAULT_RULES),
+        ([], [*DEFAULT_RULES[1:], extra]),
+    ]
+    graded = grade_variants(inputs, AS_OF, variants)
+    columns = ["household_id", "household_no", "village_code", "score", "grade", "fired_rules"]
+    for (overrides, rules), got in zip(variants, graded, strict=True):
+        alone = screen(inputs, AS_OF, overrides=overrides, rules=rules, explain_later=True).grades
+        assert got.select(columns).equals(alone.select(columns))
+    assert not graded[0].column("grade").equals(graded[1].column("grade"))  # the variants differ
+    assert any("two_ill" in (r or "") for r in graded[2].column("fired_rules").to_pylist())
