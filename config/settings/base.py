@@ -256,6 +256,10 @@ GUARDLINE = {
     "TWO_FACTOR_ROLES": ("province_officer", "county_admin", "county_staff"),
     # Open screening warnings land in the clue inbox after every screening run (cases.services.clues_pull_warnings).
     "WARNINGS_TO_CLUES": os.environ.get("GUARDLINE_WARNINGS_TO_CLUES", "1") == "1",
+    # The policy what-if and a rule's trial grade a region twice inside the web request: up to this many households
+    # (bench/bench_whatif.py: 1M households took about 20 s and 5 GB in the web worker). Larger regions are asked
+    # to narrow down to a county or township.
+    "WHATIF_MAX_HOUSEHOLDS": int(os.environ.get("GUARDLINE_WHATIF_MAX_HOUSEHOLDS", "1000000")),
     # Where the printed QR codes point (the public address of the declaration page); default: the request host.
     "PUBLIC_BASE_URL": os.environ.get("GUARDLINE_PUBLIC_BASE_URL", ""),
     # Clocks of the clue inbox and the identification procedure (DOMAIN §4–§7). `working_days` counts with the

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -194,6 +194,8 @@ def rule_detail(request, code: str | None = None):
                 )
             except PermissionDenied as exc:
                 trial_error = str(exc)
+            except ValidationError as exc:  # a region too large to try inside the request
+                trial_error = "；".join(exc.messages)
     elif entry:
         form = RuleForm.of(entry.rule, entry.is_active)
     else:
@@ -240,8 +242,6 @@ def rule_restore(request, code: str):
 def whatif(request):
     """Policy what-if: a different monitoring line or trigger threshold for a region, counted before adoption."""
     _require(request.user, Perm.RUN_SCREENING)
-    from django.core.exceptions import ValidationError
-
     from .whatif import policy_whatif
 
     codes = scope_codes(request.user)

@@ -14,6 +14,7 @@ from datetime import date
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from engine.screening.run import grade_variants
 from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import in_scope
 from guardline.regions.models import Region
+from guardline.registry.models import Household
 
 from . import extract
 from .models import Grade
@@ -140,6 +142,13 @@ def _check(user, region: str) -> None:
         raise PermissionDenied("您的角色不能进行政策模拟")
     if not Region.objects.filter(code=region).exists() or not in_scope(user, region):
         raise PermissionDenied(f"地区 {region} 不在您的管辖范围内")
+    limit = settings.GUARDLINE["WHATIF_MAX_HOUSEHOLDS"]
+    households = Household.objects.filter(village_code__startswith=region, is_active=True).count()
+    if households > limit:
+        raise ValidationError(
+            f"地区 {region} 有 {households:,} 户，超过页面试算的上限 {limit:,} 户：请选择其中的县或乡镇"
+            "（上限见 GUARDLINE_WHATIF_MAX_HOUSEHOLDS）"
+        )
 
 
 def _differences(out: WhatIf, now: pa.Table, then: pa.Table) -> pa.Table:

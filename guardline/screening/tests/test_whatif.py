@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.test import override_settings
 
 from guardline.accounts.models import Role
 from guardline.accounts.services import user_create
@@ -62,6 +63,12 @@ def test_whatif_is_scoped_and_validated(county_admin, make_user, villages):
         policy_whatif(user=county_admin, region=COUNTY, changes={"grade_yellow": 1000})
     with pytest.raises(ValidationError):
         policy_whatif(user=county_admin, region=COUNTY, changes={"no_such_parameter": 1})
+    from django.conf import settings
+
+    # A region too large to grade twice inside a web request is asked to narrow down.
+    limit = {**settings.GUARDLINE, "WHATIF_MAX_HOUSEHOLDS": 100}
+    with override_settings(GUARDLINE=limit), pytest.raises(ValidationError, match="超过页面试算的上限 100 户"):
+        policy_whatif(user=county_admin, region=COUNTY, changes={"grade_yellow": 20})
     cadre = make_user("wi_cadre", Role.VILLAGE_CADRE, villages["A"].code)
     with pytest.raises(PermissionDenied):
         policy_whatif(user=cadre, region=villages["A"].code, changes={"grade_yellow": 20})
