@@ -100,23 +100,33 @@ def resolve(
     year: int,
     defaults: dict[str, float] | None = None,
 ) -> pa.Table:
-    """One row per village with a `p_<name>` column per parameter (and per extra default, e.g. weights)."""
+    """One row per village with a `p_<name>` column per parameter (and per extra default, e.g. weights).
+
+    The most specific override wins: the longest region prefix, then one for `year` over one for every year, then
+    the first given. Each village looks up its own prefixes (one per length in use), so the cost is villages ×
+    lengths, not villages × overrides: every village's monitoring line is an override of its own (a province:
+    hundreds of thousands of each)."""
     values = {p.name: float(p.default) for p in PARAMETERS}
     values.update(defaults or {})
-    ranked: dict[str, list[tuple[tuple[int, int], str, float]]] = {}
+    by_prefix: dict[str, dict[str, tuple[float, bool]]] = {}  # name → prefix → (value, for this year)
     for o in overrides:
         if o.year is not None and o.year != year:
             continue
-        specificity = (len(o.region_prefix), 0 if o.year is None else 1)
-        ranked.setdefault(o.name, []).append((specificity, o.region_prefix, float(o.value)))
-    for entries in ranked.values():
-        entries.sort(key=lambda e: e[0], reverse=True)
+        bucket = by_prefix.setdefault(o.name, {})
+        held = bucket.get(o.region_prefix)
+        if held is None or (o.year is not None and not held[1]):
+            bucket[o.region_prefix] = (float(o.value), o.year is not None)
     codes = sorted(set(villages))
     columns: dict[str, list] = {"param_village": codes}
     for name, default in values.items():
-        entries = ranked.get(name, [])
+        bucket = by_prefix.get(name)
+        if not bucket:
+            columns[f"p_{name}"] = [default] * len(codes)
+            continue
+        lengths = sorted({len(prefix) for prefix in bucket}, reverse=True)
         col = []
         for code in codes:
-            col.append(next((v for _, prefix, v in entries if code.startswith(prefix)), default))
+            found = next((bucket[code[:n]] for n in lengths if len(code) >= n and code[:n] in bucket), None)
+            col.append(default if found is None else found[0])
         columns[f"p_{name}"] = col
     return pa.table(columns)

@@ -133,6 +133,39 @@ def test_parameter_resolution_most_specific_wins():
     validate_override(Override("w_housing", "52", 0), known=weights)
 
 
+def test_resolution_equals_its_definition_and_scales_with_villages_not_overrides():
+    """resolve looks each village's prefixes up; the definition scans every override (longest prefix first, then
+    year-specific, then first given): the two agree on random overrides. A province sets a monitoring line per
+    village (one override each): that must not cost villages × overrides."""
+    import random
+
+    def by_definition(code, name, overrides, year, default):
+        ranked = sorted(
+            (o for o in overrides if o.name == name and (o.year is None or o.year == year)),
+            key=lambda o: (len(o.region_prefix), o.year is not None), reverse=True,
+        )  # fmt: skip
+        return next((o.value for o in ranked if code.startswith(o.region_prefix)), default)
+
+    rng = random.Random(7)
+    villages = [f"5205{c:02d}{t:03d}{v:03d}" for c in (26, 27) for t in range(1, 6) for v in range(1, 9)]
+    overrides = []
+    for _ in range(400):
+        v = rng.choice(villages)
+        overrides.append(
+            Override(rng.choice(["monitoring_line", "grade_red"]), v[: rng.choice([0, 2, 4, 6, 9, 12])],
+                     rng.randint(20, 9999), rng.choice([None, None, 2024, 2023]))
+        )  # fmt: skip
+    table = resolve(villages, overrides, 2024).to_pydict()
+    for name, default in (("monitoring_line", 8700.0), ("grade_red", 35.0)):
+        want = [by_definition(c, name, overrides, 2024, default) for c in table["param_village"]]
+        assert table[f"p_{name}"] == [float(x) for x in want], name
+
+    many = [f"52{i:010d}" for i in range(100_000)]
+    lines = [Override("monitoring_line", v, 8700 + i % 7) for i, v in enumerate(many)]
+    # (scanning every override for every village, as before, took about 5 s at 10k villages: hours at this size)
+    assert resolve(many, lines, 2024).column("p_monitoring_line")[6].as_py() == 8706
+
+
 def test_weights_are_parameters(inputs, result):
     heavy = screen(inputs, AS_OF, overrides=[Override("w_costly_students", "", 200)], rules=[])
     light = screen(inputs, AS_OF, rules=[])
