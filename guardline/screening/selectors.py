@@ -125,6 +125,7 @@ def rule_versions(code: str) -> list[ScreeningRule]:
 
 
 def rule_of(row: ScreeningRule) -> Rule:
+    """A stored version as the engine's rule."""
     return Rule(
         code=row.code,
         title_zh=row.title,

@@ -33,7 +33,7 @@ from guardline.regions.models import MonitoringLine
 
 from . import extract, writeback_services
 from .models import ScreeningParameter, ScreeningRule, ScreeningRun
-from .selectors import rule_of
+from .selectors import rule_entries, rule_of
 
 Progress = Callable[[str, int, int], None]
 
@@ -42,18 +42,7 @@ Progress = Callable[[str, int, int], None]
 def rules_in_force() -> list[Rule]:
     """The engine's default triggers, with every code's newest stored version taking its place (a newest version
     that is inactive switches the trigger off); stored codes the defaults lack are added."""
-    latest: dict[str, ScreeningRule] = {}
-    for row in ScreeningRule.objects.order_by("code", "-version"):
-        latest.setdefault(row.code, row)
-    out: list[Rule] = []
-    for rule in DEFAULT_RULES:
-        row = latest.pop(rule.code, None)
-        if row is None:
-            out.append(rule)
-        elif row.is_active:
-            out.append(rule_of(row))
-    out.extend(rule_of(row) for row in latest.values() if row.is_active)
-    return out
+    return [entry.rule for entry in rule_entries() if entry.is_active]
 
 
 def rules_fingerprint(rules: Iterable[Rule]) -> str:

@@ -67,7 +67,10 @@ def test_whatif_is_scoped_and_validated(county_admin, make_user, villages):
 
     # A region too large to grade twice inside a web request is asked to narrow down.
     limit = {**settings.GUARDLINE, "WHATIF_MAX_HOUSEHOLDS": 100}
-    with override_settings(GUARDLINE=limit), pytest.raises(ValidationError, match="超过页面试算的上限 100 户"):
+    with (
+        override_settings(GUARDLINE=limit),
+        pytest.raises(ValidationError, match="超过页面试算的上限 100 户"),
+    ):
         policy_whatif(user=county_admin, region=COUNTY, changes={"grade_yellow": 20})
     cadre = make_user("wi_cadre", Role.VILLAGE_CADRE, villages["A"].code)
     with pytest.raises(PermissionDenied):
