@@ -119,14 +119,14 @@ def resolve(
     codes = sorted(set(villages))
     columns: dict[str, list] = {"param_village": codes}
     for name, default in values.items():
-        bucket = by_prefix.get(name)
-        if not bucket:
+        stored = by_prefix.get(name)
+        if not stored:
             columns[f"p_{name}"] = [default] * len(codes)
             continue
-        lengths = sorted({len(prefix) for prefix in bucket}, reverse=True)
+        lengths = sorted({len(prefix) for prefix in stored}, reverse=True)
         col = []
         for code in codes:
-            found = next((bucket[code[:n]] for n in lengths if len(code) >= n and code[:n] in bucket), None)
+            found = next((stored[code[:n]] for n in lengths if len(code) >= n and code[:n] in stored), None)
             col.append(default if found is None else found[0])
         columns[f"p_{name}"] = col
     return pa.table(columns)
