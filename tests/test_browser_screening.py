@@ -101,4 +101,7 @@ def test_inbox_then_edit_try_and_save_a_rule(browser, live_server, villages, scr
     text = page.locator("body").inner_text()
     assert "Version history" in text and "Validate and save as a new version" in text
     assert re.search(r"Try \(nothing is saved\)", text)
+    page.click("#field-reference summary")
+    reference = page.inner_text("#field-reference")
+    assert "Out-of-pocket medical costs, last 12 months" in reference and "yuan" in reference
     page.close()

@@ -9,6 +9,13 @@ from dataclasses import dataclass
 from .params import PARAMETERS
 from .steps import DATE_COLUMNS, DERIVED_COLUMNS, FEATURE_COLUMNS, TEXT_COLUMNS
 
+# The units of the fields and parameters, for the English page.
+UNIT_EN = {
+    "人": "persons", "人次": "person-times", "次": "times", "元": "yuan", "元/人/年": "yuan per person per year",
+    "月": "months", "年": "years", "天": "days", "比例": "share", "倍": "times", "分": "points", "级": "level",
+    "0/1": "0/1", "日期": "date", "代码": "code", "文字": "text",
+}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class FieldDoc:
@@ -17,6 +24,10 @@ class FieldDoc:
     title_en: str
     unit: str
     group: str  # household, income, health, labour, schooling, living, events, parameter
+
+    @property
+    def unit_en(self) -> str:
+        return UNIT_EN.get(self.unit, self.unit)
 
 
 def _f(name: str, title_zh: str, title_en: str, unit: str, group: str) -> tuple[str, FieldDoc]:

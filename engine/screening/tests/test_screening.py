@@ -219,6 +219,9 @@ def test_every_column_a_rule_may_name_is_documented():
     assert undocumented() == []
     assert allowed_columns() <= set(FIELD_DOCS) | set(PARAMETER_DOCS)
     assert all(d.title_zh and d.title_en and d.unit for d in FIELD_DOCS.values())
+    from engine.screening.fields import UNIT_EN
+
+    assert {d.unit for d in (*FIELD_DOCS.values(), *PARAMETER_DOCS.values())} <= set(UNIT_EN)  # English units
 
 
 def test_a_custom_rule_changes_grades(inputs, result):
