@@ -158,17 +158,19 @@ def parameter_rows(region: str, as_of: date) -> tuple[list[ParameterRow], list[S
     the engine's rule (engine.screening.params.resolve: the longest region prefix wins, then a value for the year
     over one for every year; a monitoring line set on the 监测线 page beats them all); and the values stored for
     regions inside it."""
-    from .services import overrides_in_force
+    from engine.screening.catalogue import default_weights
+    from engine.screening.params import resolve
+
+    from .services import line_overrides, overrides_in_force
 
     stored = list(
         ScreeningParameter.objects.select_related("updated_by").order_by("name", "region_code", "year")
     )
-    lines = {
-        o.name: o.value
-        for o in overrides_in_force([region], as_of)
-        if o.name in ("monitoring_line", "dibao_standard") and o.region_prefix == region
-        and not any(p.name == o.name and p.region_code == region and p.value == o.value for p in stored)
-    }  # fmt: skip
+    lines = {o.name for o in line_overrides([region], as_of)}
+    # The values are the engine's own resolution; only where each comes from is told here.
+    in_force = resolve(
+        [region], overrides_in_force([region], as_of), as_of.year, default_weights()
+    ).to_pylist()[0]
     titles = {p.name: (p.title_zh, p.unit, float(p.default), False) for p in PARAMETERS}
     titles.update({f"w_{i.code}": (f"权重：{i.title_zh}", "", float(i.weight), True) for i in INDICATORS})
     rows = []
@@ -178,14 +180,14 @@ def parameter_rows(region: str, as_of: date) -> tuple[list[ParameterRow], list[S
             if p.name == name and region.startswith(p.region_code) and p.year in (None, as_of.year)
         ]  # fmt: skip
         best = max(applies, key=lambda p: (len(p.region_code), p.year is not None), default=None)
-        value, source = default, ""
-        if best is not None:
-            value, source = (
-                best.value,
-                f"{best.region_code or '全国'}{f' ({best.year})' if best.year else ''}",
-            )
-        if name in lines:
-            value, source = lines[name], "monitoring_line"
+        source = ""
+        # The line is an override at the region's own level, given after the stored ones: it loses only to a
+        # value stored for the region itself (as in resolve).
+        if name in lines and (best is None or len(best.region_code) < len(region)):
+            source = "monitoring_line"
+        elif best is not None:
+            source = f"{best.region_code or '全国'}{f' ({best.year})' if best.year else ''}"
+        value = in_force[f"p_{name}"]
         here = [p for p in stored if p.name == name and p.region_code == region]
         rows.append(ParameterRow(name, title, unit, default, value, source, here, is_weight))
     below = [p for p in stored if p.region_code.startswith(region) and len(p.region_code) > len(region)]

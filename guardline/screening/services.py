@@ -184,7 +184,13 @@ def screening_parameter_clear(*, actor, pk: int) -> None:
 def overrides_in_force(villages: Iterable[str], as_of: date) -> list[Override]:
     """Stored parameters, plus the monitoring line (and 低保 standard where the line is a formula) that applies
     to each village on `as_of` by the rule of regions.selectors.monitoring_line_on."""
-    out = [Override(p.name, p.region_code, p.value, p.year) for p in ScreeningParameter.objects.all()]
+    stored = [Override(p.name, p.region_code, p.value, p.year) for p in ScreeningParameter.objects.all()]
+    return stored + line_overrides(villages, as_of)
+
+
+def line_overrides(villages: Iterable[str], as_of: date) -> list[Override]:
+    """The monitoring line (and 低保 standard) in force for each village on `as_of`, one override per village."""
+    out: list[Override] = []
     lines = list(MonitoringLine.objects.filter(effective_from__lte=as_of))
     if not lines:
         return out

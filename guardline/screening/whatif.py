@@ -151,9 +151,9 @@ def _check(user, region: str) -> None:
         )
 
 
-def _differences(out: WhatIf, now: pa.Table, then: pa.Table) -> pa.Table:
+def _differences(out: WhatIf, now: pa.Table, then: pa.Table) -> None:
     """Fill `out` with who enters or leaves monitoring between two gradings of the same households, computed over
-    the columns (both in household order). Returns household_id, village_code, grade_now, grade_then."""
+    the columns (both in household order)."""
     if not now.column("household_id").equals(then.column("household_id")):  # same inputs, same households
         raise RuntimeError("what-if: the two screenings graded different households")
     flagged = pa.array(FLAGGED)
@@ -185,7 +185,6 @@ def _differences(out: WhatIf, now: pa.Table, then: pa.Table) -> pa.Table:
         {"code": v, "name": names.get(v, v), "entering": enter_v.get(v, 0), "leaving": leave_v.get(v, 0)}
         for v in sorted(set(enter_v) | set(leave_v))
     ]
-    return diff
 
 
 def _explained(
@@ -239,7 +238,7 @@ def rule_whatif(
     overrides = overrides_in_force(villages, as_of)
     now, then = grade_variants(inputs, as_of, [(overrides, rules), (overrides, proposed)])
     out = RuleTrial(region=region, changes={}, code=rule.code)
-    diff = _differences(out, now, then)
+    _differences(out, now, then)
 
     def firing(grades: pa.Table) -> pa.Array:
         fired = pc.fill_null(grades.column("fired_rules"), "")
@@ -248,7 +247,7 @@ def rule_whatif(
     fired_now, fired_then = firing(now), firing(then)
     out.fires_now = pc.sum(fired_now).as_py() or 0
     out.fires_then = pc.sum(fired_then).as_py() or 0
-    new = diff.column("household_id").filter(pc.and_(fired_then, pc.invert(fired_now)))
+    new = now.column("household_id").filter(pc.and_(fired_then, pc.invert(fired_now)))
     example_ids = new.slice(0, examples).to_pylist()
     warnings = _risks(out, inputs, as_of, (overrides, rules), (overrides, proposed), also=example_ids)
     shown = [warnings[h] for h in example_ids if h in warnings]
