@@ -308,14 +308,20 @@ def grade_variants(
     variants: Sequence[tuple[Iterable[Override], Sequence[Rule]]],
     *,
     income_year: int | None = None,
+    model: ScreeningModel | None = None,
 ) -> list[pa.Table]:
     """Grade the same households under several sets of (overrides, rules) — a policy what-if, a rule's trial —
-    computing their features once: only the `scored` step runs per variant (the parameters join there). One table
-    per variant with the columns of ScreenResult.grades, in household order; grades, scores and triggers equal
-    `screen`'s with the same overrides and rules. Nothing is explained, and the index grades (no learned model)."""
+    computing their features once: only the `scored` step (the parameters join there) and the model's scoring run
+    per variant. One table per variant with the columns of ScreenResult.grades, in household order; grades, scores
+    and triggers equal `screen`'s with the same overrides, rules and `model` (which grades only when it beats the
+    index, as there). Nothing is explained."""
     runner = DuckDBBackend()
     window = steps.Window.at(as_of, income_year)
-    keep = ["household_id", "household_no", "village_code", "score"]
+    by_model = model is not None and model.beats_index
+    features = model.features if model is not None and by_model else []
+    keep = ["household_id", "household_no", "village_code", "score", *features]
+    score, grade = ("m.model_score", "m.model_grade") if by_model else ("score", "grade")
+    src = "scored JOIN model_scores AS m USING (household_id)" if by_model else "scored"
     try:
         for name in SCHEMAS:
             runner.load(name, conform(name, inputs[name]))
@@ -327,13 +333,15 @@ def grade_variants(
                 runner.drop(RELEASED_AFTER[table])
         out = []
         for overrides, rules in variants:
-            runner.drop(["params", "scored"])
+            runner.drop(["params", "scored", "model_scores"])
             runner.load("params", resolve(villages, overrides, as_of.year, default_weights()))
             runner.run("scored", steps.scored(compiled(list(rules)), keep))
+            if model is not None and by_model:
+                _model_scores(runner, model, list(rules))
             out.append(
                 runner.query(
-                    "SELECT household_id, household_no, village_code, score, grade, fired_rules, score AS index_score "
-                    "FROM scored ORDER BY household_id"
+                    f"SELECT household_id, household_no, village_code, {score} AS score, {grade} AS grade, "
+                    f"fired_rules, scored.score AS index_score FROM {src} ORDER BY household_id"
                 )
             )
         return out

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from engine.screening import Override, Rule, WarningOut, screen
+from engine.screening.model import ScreeningModel
 from engine.screening.params import PARAM_NAMES, validate_override
 from engine.screening.rules import RISK_CODES
 from engine.screening.run import grade_variants
@@ -29,7 +30,7 @@ from guardline.registry.models import Household
 
 from . import extract
 from .models import Grade
-from .services import overrides_in_force, rules_in_force
+from .services import overrides_in_force, rules_in_force, screening_model
 
 FLAGGED = ("red", "yellow")
 
@@ -48,6 +49,7 @@ class WhatIf:
     by_village: list[dict] = field(default_factory=list)
     by_risk: list[dict] = field(default_factory=list)
     moves: list[dict] = field(default_factory=list)  # grade now → grade then, with how many households
+    scorer: str = "index"  # "model" where the configured learned model grades, as in a real run
     seconds: float = 0.0
 
 
@@ -129,12 +131,19 @@ def policy_whatif(*, user, region: str, changes: dict[str, float], as_of: date |
     rules = rules_in_force()
     current = overrides_in_force(villages, as_of)
     proposal = proposal_overrides(current, region, villages, changes)
-    now, then = grade_variants(inputs, as_of, [(current, rules), (proposal, rules)])
-    out = WhatIf(region=region, changes=changes)
+    model = _model()
+    now, then = grade_variants(inputs, as_of, [(current, rules), (proposal, rules)], model=model)
+    out = WhatIf(region=region, changes=changes, scorer="model" if model else "index")
     _differences(out, now, then)
-    _risks(out, inputs, as_of, (current, rules), (proposal, rules))
+    _risks(out, inputs, as_of, (current, rules, model), (proposal, rules, model))
     out.seconds = round(time.perf_counter() - started, 2)
     return out
+
+
+def _model() -> ScreeningModel | None:
+    """The learned model a real run would grade with (services.screening_model), or None: the index grades."""
+    model, _ = screening_model()
+    return model if model is not None and model.beats_index else None
 
 
 def _check(user, region: str) -> None:
@@ -188,12 +197,18 @@ def _differences(out: WhatIf, now: pa.Table, then: pa.Table) -> None:
 
 
 def _explained(
-    inputs: dict[str, pa.Table], ids: list[int], as_of: date, overrides: list[Override], rules: list[Rule]
+    inputs: dict[str, pa.Table],
+    ids: list[int],
+    as_of: date,
+    overrides: list[Override],
+    rules: list[Rule],
+    model: ScreeningModel | None = None,
 ) -> dict[int, WarningOut]:
     """The warnings of just the households `ids`, screened on their own rows (they grade as in the whole pass)."""
     if not ids:
         return {}
-    result = screen(_subset(inputs, pa.array(ids, pa.int64())), as_of, overrides=overrides, rules=rules)
+    subset = _subset(inputs, pa.array(ids, pa.int64()))
+    result = screen(subset, as_of, overrides=overrides, rules=rules, model=model)
     return {w.household_id: w for w in result.warnings}
 
 
@@ -236,8 +251,9 @@ def rule_whatif(
         at = next((i for i, r in enumerate(rules) if r.code == rule.code), len(proposed))
         proposed.insert(at, rule)
     overrides = overrides_in_force(villages, as_of)
-    now, then = grade_variants(inputs, as_of, [(overrides, rules), (overrides, proposed)])
-    out = RuleTrial(region=region, changes={}, code=rule.code)
+    model = _model()
+    now, then = grade_variants(inputs, as_of, [(overrides, rules), (overrides, proposed)], model=model)
+    out = RuleTrial(region=region, changes={}, code=rule.code, scorer="model" if model else "index")
     _differences(out, now, then)
 
     def firing(grades: pa.Table) -> pa.Array:
@@ -249,7 +265,9 @@ def rule_whatif(
     out.fires_then = pc.sum(fired_then).as_py() or 0
     new = now.column("household_id").filter(pc.and_(fired_then, pc.invert(fired_now)))
     example_ids = new.slice(0, examples).to_pylist()
-    warnings = _risks(out, inputs, as_of, (overrides, rules), (overrides, proposed), also=example_ids)
+    warnings = _risks(
+        out, inputs, as_of, (overrides, rules, model), (overrides, proposed, model), also=example_ids
+    )
     shown = [warnings[h] for h in example_ids if h in warnings]
     names = dict(Region.objects.filter(code__in={w.village_code for w in shown}).values_list("code", "name"))
     for w in shown:

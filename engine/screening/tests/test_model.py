@@ -125,6 +125,23 @@ def test_model_grades_and_contributions_only_for_red_and_yellow(trained, inputs,
     assert all(g != "green" for g, f in zip(grades, fired, strict=True) if f)
 
 
+def test_variants_grade_with_the_model_as_screen_does(trained, inputs):
+    """The what-if and rule trials grade each variant as a real run would: with the model where it beats the index."""
+    from engine.screening import DEFAULT_RULES, Override
+    from engine.screening.run import grade_variants
+
+    variants = [([], DEFAULT_RULES), ([Override("monitoring_line", "", 9000)], DEFAULT_RULES[1:])]
+    scores = {}
+    for beats in (True, False):
+        model = forced(trained, beats)
+        graded = grade_variants(inputs, AS_OF, variants, model=model)
+        for (overrides, rules), got in zip(variants, graded, strict=True):
+            alone = screen(inputs, AS_OF, overrides=overrides, rules=rules, model=model, explain_later=True)
+            assert got.equals(alone.grades)
+        scores[beats] = graded[0].column("score")
+    assert scores[True] != scores[False]  # the model scored where it beats the index, the index where not
+
+
 def test_metrics():
     y = np.array([0, 0, 1, 1])
     assert auc(np.array([0.1, 0.2, 0.3, 0.4]), y) == 1.0

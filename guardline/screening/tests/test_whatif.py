@@ -54,6 +54,28 @@ def test_whatif_equals_a_real_rescreen_with_the_changed_parameter(county_admin, 
     assert all(r["name"] for r in result.by_risk)
 
 
+def test_whatif_grades_with_the_learned_model_where_a_real_run_would(county_admin, tmp_path, settings):
+    from guardline.screening.tests.test_screening_run import _tiny_model
+
+    settings.GUARDLINE = {
+        **settings.GUARDLINE,
+        "SCREENING_MODEL": str(_tiny_model(tmp_path / "m", beats=True)),
+    }
+    assert screening_run().scorer == "model"
+    before = _flagged()
+    result = policy_whatif(user=county_admin, region=COUNTY, changes={"monitoring_line": 12000})
+    assert result.scorer == "model" and result.flagged_now == len(before)
+    screening_parameter_set(actor=county_admin, name="monitoring_line", region_code=COUNTY, value=12000)
+    screening_run()
+    after = _flagged()
+    assert (result.flagged_then, set(result.entering), set(result.leaving)) == (
+        len(after),
+        after - before,
+        before - after,
+    )
+    assert result.entering, "the higher line should bring households in"
+
+
 def test_whatif_is_scoped_and_validated(county_admin, make_user, villages):
     from django.core.exceptions import ValidationError
 
