@@ -167,6 +167,8 @@ TABLE: dict[str, Entry] = {
         Rule(_province_manager), {"version": "0"}, code=Lit("medical_annual")
     ),
     "screening:whatif": same(perms(Perm.RUN_SCREENING)),
+    # a background what-if's page: its creator's alone, like an import's job
+    "screening:whatif_job": same(Rule(LOGIN), pk="whatif_job"),
     # cases
     "cases:inbox": same(perms(HANDLE)),
     "cases:pull_warnings": post_only(perms(HANDLE)),
@@ -435,6 +437,11 @@ def _object_set(key: str, village: str, people: dict[str, User], n: int) -> tupl
     (folder / "report.xlsx").write_bytes(b"PK\x03\x04")
     report_job.result = {"path": str(folder / "report.xlsx"), "filename": f"report-{key}.xlsx"}
     report_job.save(update_fields=["result"])
+    whatif_job = Job.objects.create(
+        kind="whatif", created_by=owner, status=Job.Status.DONE,
+        params={"region": county, "changes": {"grade_yellow": 15}},
+        result={"region": county, "households": 2, "entering_count": 1, "leaving_count": 0, "moves": []},
+    )  # fmt: skip
     here = _regional(village)
     slots = {
         "household": Slot(str(household.pk), here),
@@ -457,6 +464,7 @@ def _object_set(key: str, village: str, people: dict[str, User], n: int) -> tupl
         "batch": Slot(str(batch.pk), _batch_visible(creator, creator_scope)),
         "review_event": Slot(str(event.pk), here),
         "report_job": Slot(str(report_job.pk), _owner(owner)),
+        "whatif_job": Slot(str(whatif_job.pk), _owner(owner)),
         "village": Slot(village, here),
         "township": Slot(township, _regional(township)),
         "county": Slot(county, _regional(county)),

@@ -10,6 +10,7 @@ from django.http import Http404
 
 from engine.screening import DEFAULT_RULES, INDICATORS, PARAMETERS, Rule
 from guardline.accounts.scope import region_q
+from guardline.core.models import Job
 
 from .models import HouseholdGrade, RiskWarning, ScreeningParameter, ScreeningRule, ScreeningRun
 
@@ -59,6 +60,17 @@ def household_screening(user, household) -> tuple[HouseholdGrade | None, list[Ri
         RiskWarning.objects.filter(region_q(user), household=household).order_by("status", "-opened_at")[:20]
     )
     return grade, warnings
+
+
+WHATIF_JOB_KINDS = ("whatif", "rule_trial")
+
+
+def whatif_job_get(user, pk: int) -> Job:
+    """A background what-if or rule trial, to its creator only (its result counts households of their regions)."""
+    job = Job.objects.filter(pk=pk, created_by=user, kind__in=WHATIF_JOB_KINDS).first()
+    if job is None:
+        raise Http404("试算任务不存在")
+    return job
 
 
 def grade_counts(user) -> dict[str, int]:

@@ -38,6 +38,55 @@ def screening_run_task(job_id: int) -> None:
     _refresh_aggregates()
 
 
+@task()
+def whatif_task(job_id: int) -> None:
+    """A policy what-if or a rule's trial on a region too large to grade inside a web request (whatif.in_background),
+    with its stages as the Job's progress and the result's summary (WhatIf.summary) as the Job's result. Nothing is
+    written but the Job: a re-run after a worker died grades again."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from engine.screening import Rule
+
+    from .whatif import policy_whatif, rule_whatif
+
+    job = Job.objects.get(pk=job_id)
+    if job_is_done(job):
+        return
+    params = job.params
+    user = User.objects.filter(pk=params.get("user_id"), is_active=True).first()
+    job_start(job)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        job_progress(job, done, total, stage)
+
+    try:
+        if user is None:
+            raise PermissionDenied("提交试算的用户已停用")
+        if job.kind == "rule_trial":
+            rule = Rule(**{**params["rule"], "sources": tuple(params["rule"].get("sources", ()))})
+            out = rule_whatif(
+                user=user,
+                region=params["region"],
+                rule=rule,
+                is_active=params["is_active"],
+                progress=progress,
+            )
+        else:
+            out = policy_whatif(
+                user=user, region=params["region"], changes=params["changes"], progress=progress
+            )
+    except (
+        PermissionDenied,
+        ValidationError,
+    ) as exc:  # the user's rights or the input changed since queueing
+        job_finish(job, error="；".join(getattr(exc, "messages", [str(exc)])))
+        return
+    except Exception as exc:  # shown on the job page
+        job_finish(job, error=f"{type(exc).__name__}: {exc}")
+        raise
+    job_finish(job, result=out.summary())
+
+
 def _refresh_aggregates() -> None:
     """The dashboards' aggregate table follows a full screening run (incremental, in its own task)."""
     from guardline.dashboards.tasks import aggregates_refresh_task

@@ -12,4 +12,5 @@ urlpatterns = [
     path("rules/<slug:code>/", views.rule_detail, name="rule_detail"),
     path("rules/<slug:code>/restore/", views.rule_restore, name="rule_restore"),
     path("whatif/", views.whatif, name="whatif"),
+    path("whatif/jobs/<int:pk>/", views.whatif_job, name="whatif_job"),
 ]

@@ -21,8 +21,9 @@ from guardline.core.services import job_create
 from guardline.regions.models import Region
 
 from . import selectors
+from . import whatif as whatifs
 from .forms import RuleForm
-from .models import ScreeningParameter, ScreeningRule, response_clock
+from .models import Grade, ScreeningParameter, ScreeningRule, response_clock
 from .services import (
     can_edit_rules,
     screening_parameter_clear,
@@ -31,7 +32,6 @@ from .services import (
     screening_rule_save,
 )
 from .tasks import screening_run_task
-from .whatif import rule_whatif
 
 
 def _require(user, perm: Perm) -> None:
@@ -189,13 +189,16 @@ def rule_detail(request, code: str | None = None):
                 messages.success(request, f"规则 {row.code} 已保存为第 {row.version} 版，下次筛查生效")
                 return redirect("screening:rule_detail", code=row.code)
             try:
-                trial = rule_whatif(
+                if whatifs.in_background(region):  # a province: graded in the task worker
+                    job = whatifs.rule_whatif_enqueue(
+                        user=request.user, region=region, rule=form.rule(), is_active=data["is_active"]
+                    )
+                    return redirect("screening:whatif_job", pk=job.pk)
+                trial = whatifs.rule_whatif(
                     user=request.user, region=region, rule=form.rule(), is_active=data["is_active"]
                 )
             except PermissionDenied as exc:
                 trial_error = str(exc)
-            except ValidationError as exc:  # a region too large to try inside the request
-                trial_error = "；".join(exc.messages)
     elif entry:
         form = RuleForm.of(entry.rule, entry.is_active)
     else:
@@ -242,8 +245,6 @@ def rule_restore(request, code: str):
 def whatif(request):
     """Policy what-if: a different monitoring line or trigger threshold for a region, counted before adoption."""
     _require(request.user, Perm.RUN_SCREENING)
-    from .whatif import policy_whatif
-
     codes = scope_codes(request.user)
     region = request.POST.get("region") or request.GET.get("region") or (codes[0] if codes else "")
     result, error, changes = None, "", {}
@@ -257,7 +258,10 @@ def whatif(request):
                     error = f"{p.title_zh}：{raw} 不是数字"
         if not error:
             try:
-                result = policy_whatif(user=request.user, region=region, changes=changes)
+                if whatifs.in_background(region):  # a province: graded in the task worker
+                    job = whatifs.policy_whatif_enqueue(user=request.user, region=region, changes=changes)
+                    return redirect("screening:whatif_job", pk=job.pk)
+                result = whatifs.policy_whatif(user=request.user, region=region, changes=changes)
             except (ValidationError, PermissionDenied) as exc:
                 error = "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
     return render(
@@ -265,3 +269,20 @@ def whatif(request):
         "screening/whatif.html",
         {"parameters": PARAMETERS, "region": region, "result": result, "error": error, "changes": changes},
     )
+
+
+@login_required
+def whatif_job(request, pk: int):
+    """A what-if or rule trial running in the background: its progress (polled), then its result. Only its creator
+    sees it."""
+    job = selectors.whatif_job_get(request.user, pk)
+    titles = {p.name: p.title_zh for p in PARAMETERS}
+    changes = [(titles.get(name, name), value) for name, value in job.params.get("changes", {}).items()]
+    for move in job.result.get("moves", []):  # in the reader's language, not the worker's
+        move["from_label"], move["to_label"] = Grade(move["from"]).label, Grade(move["to"]).label
+    for example in job.result.get("examples", []):
+        example["grade_label"] = Grade(example["grade"]).label
+    context = {"job": job, "changes": changes}
+    if request.headers.get("HX-Request"):
+        return render(request, "screening/_whatif_job.html", context)
+    return render(request, "screening/whatif_job.html", context)

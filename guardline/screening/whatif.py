@@ -1,15 +1,20 @@
 """Policy what-if and rule trials: before a region adopts a different monitoring line or trigger threshold, or a
 province a new version of a trigger, grade its current registry both ways in the engine (features once, the
 grading twice: engine.screening.run.grade_variants) and count the households that would enter or leave monitoring
-(green ⇄ yellow/red), by village and risk type. Only those households are explained. Nothing is written."""
+(green ⇄ yellow/red), by village and risk type. Only those households are explained. Nothing is written.
+
+A region up to GUARDLINE_WHATIF_MAX_HOUSEHOLDS households is graded inside the web request (1M households: about
+17 s); a larger one, a province, in the task worker as a Job with progress (`*_enqueue`, tasks.whatif_task), whose
+result page shows the same summary."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 import pyarrow as pa
@@ -25,6 +30,8 @@ from engine.screening.rules import RISK_CODES
 from engine.screening.run import grade_variants
 from guardline.accounts.roles import Perm, has_perm
 from guardline.accounts.scope import in_scope
+from guardline.core.models import Job
+from guardline.core.services import job_create
 from guardline.regions.models import Region
 from guardline.registry.models import Household
 
@@ -51,6 +58,23 @@ class WhatIf:
     moves: list[dict] = field(default_factory=list)  # grade now → grade then, with how many households
     scorer: str = "index"  # "model" where the configured learned model grades, as in a real run
     seconds: float = 0.0
+
+    @property
+    def entering_count(self) -> int:
+        return len(self.entering)
+
+    @property
+    def leaving_count(self) -> int:
+        return len(self.leaving)
+
+    def summary(self) -> dict:
+        """What the result page shows, as JSON for a background job's result: the counts, not the id lists (a
+        province's can run to hundreds of thousands)."""
+        out = {k: v for k, v in asdict(self).items() if k not in ("entering", "leaving")}
+        out = {**out, "entering_count": self.entering_count, "leaving_count": self.leaving_count}
+        return json.loads(
+            json.dumps(out, default=str)
+        )  # grade labels are lazy strings (whatif_job re-labels)
 
 
 @dataclass
@@ -112,9 +136,42 @@ def proposal_overrides(current: list[Override], region: str, villages: list[str]
     return kept + [Override(name, v, value) for name, value in changes.items() for v in sorted(set(villages))]
 
 
-def policy_whatif(*, user, region: str, changes: dict[str, float], as_of: date | None = None) -> WhatIf:
+Progress = Callable[[str, int, int], None]  # (stage, done, total), as a Job shows it
+STAGES = 4
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def policy_whatif(
+    *, user, region: str, changes: dict[str, float], as_of: date | None = None, progress: Progress = _noop
+) -> WhatIf:
     """Count who would enter or leave monitoring in `region` under `changes` (parameter name → value)."""
     _check(user, region)
+    _validate_changes(region, changes)
+    started = time.perf_counter()
+    as_of = as_of or timezone.localdate()
+    progress("读取台账", 0, STAGES)
+    inputs = _region_inputs(region, as_of)
+    villages = inputs["households"].column("village_code").to_pylist()
+    rules = rules_in_force()
+    current = overrides_in_force(villages, as_of)
+    proposal = proposal_overrides(current, region, villages, changes)
+    model = _model()
+    progress("按现行和调整后的参数评分", 1, STAGES)
+    now, then = grade_variants(inputs, as_of, [(current, rules), (proposal, rules)], model=model)
+    out = WhatIf(region=region, changes=changes, scorer="model" if model else "index")
+    progress("比较两次评分", 2, STAGES)
+    _differences(out, now, then)
+    progress(f"解释变动的 {out.entering_count + out.leaving_count:,} 户", 3, STAGES)
+    _risks(out, inputs, as_of, (current, rules, model), (proposal, rules, model))
+    out.seconds = round(time.perf_counter() - started, 2)
+    progress("完成", STAGES, STAGES)
+    return out
+
+
+def _validate_changes(region: str, changes: dict[str, float]) -> None:
     if not changes:
         raise ValidationError("请至少修改一个参数")
     for name, value in changes.items():
@@ -124,20 +181,6 @@ def policy_whatif(*, user, region: str, changes: dict[str, float], as_of: date |
             validate_override(Override(name, region, value))
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
-    started = time.perf_counter()
-    as_of = as_of or timezone.localdate()
-    inputs = _region_inputs(region, as_of)
-    villages = inputs["households"].column("village_code").to_pylist()
-    rules = rules_in_force()
-    current = overrides_in_force(villages, as_of)
-    proposal = proposal_overrides(current, region, villages, changes)
-    model = _model()
-    now, then = grade_variants(inputs, as_of, [(current, rules), (proposal, rules)], model=model)
-    out = WhatIf(region=region, changes=changes, scorer="model" if model else "index")
-    _differences(out, now, then)
-    _risks(out, inputs, as_of, (current, rules, model), (proposal, rules, model))
-    out.seconds = round(time.perf_counter() - started, 2)
-    return out
 
 
 def _model() -> ScreeningModel | None:
@@ -151,13 +194,35 @@ def _check(user, region: str) -> None:
         raise PermissionDenied("您的角色不能进行政策模拟")
     if not Region.objects.filter(code=region).exists() or not in_scope(user, region):
         raise PermissionDenied(f"地区 {region} 不在您的管辖范围内")
+
+
+def in_background(region: str) -> bool:
+    """Whether `region` has more households than the page grades inside a web request (a web worker's time and
+    memory): larger regions are tried as a background job."""
     limit = settings.GUARDLINE["WHATIF_MAX_HOUSEHOLDS"]
-    households = Household.objects.filter(village_code__startswith=region, is_active=True).count()
-    if households > limit:
-        raise ValidationError(
-            f"地区 {region} 有 {households:,} 户，超过页面试算的上限 {limit:,} 户：请选择其中的县或乡镇"
-            "（上限见 GUARDLINE_WHATIF_MAX_HOUSEHOLDS）"
-        )
+    return Household.objects.filter(village_code__startswith=region, is_active=True).count() > limit
+
+
+def policy_whatif_enqueue(*, user, region: str, changes: dict[str, float]) -> Job:
+    """Check and validate as `policy_whatif` does, then queue it for the task worker; the Job (its creator's alone)
+    carries the progress and, when done, the result's summary."""
+    _check(user, region)
+    _validate_changes(region, changes)
+    return _enqueue(user, "whatif", {"region": region, "changes": changes})
+
+
+def rule_whatif_enqueue(*, user, region: str, rule: Rule, is_active: bool = True) -> Job:
+    """A rule's trial (see `rule_whatif`) queued for the task worker."""
+    _check(user, region)
+    return _enqueue(user, "rule_trial", {"region": region, "rule": asdict(rule), "is_active": is_active})
+
+
+def _enqueue(user, kind: str, params: dict) -> Job:
+    from .tasks import whatif_task
+
+    job = job_create(kind=kind, user=user, params={"user_id": user.pk, **params})
+    whatif_task.enqueue(job.pk)
+    return job
 
 
 def _differences(out: WhatIf, now: pa.Table, then: pa.Table) -> None:
@@ -233,7 +298,14 @@ def _risks(
 
 
 def rule_whatif(
-    *, user, region: str, rule: Rule, is_active: bool = True, as_of: date | None = None, examples: int = 20
+    *,
+    user,
+    region: str,
+    rule: Rule,
+    is_active: bool = True,
+    as_of: date | None = None,
+    examples: int = 20,
+    progress: Progress = _noop,
 ) -> RuleTrial:
     """Try a trigger (a new one, or a new version of one in force; `is_active` False: switching it off) on the
     region's current registry before it is saved: screen twice — rules in force, and with this one in their
@@ -243,6 +315,7 @@ def rule_whatif(
     _check(user, region)
     started = time.perf_counter()
     as_of = as_of or timezone.localdate()
+    progress("读取台账", 0, STAGES)
     inputs = _region_inputs(region, as_of)
     villages = inputs["households"].column("village_code").to_pylist()
     rules = rules_in_force()
@@ -252,8 +325,10 @@ def rule_whatif(
         proposed.insert(at, rule)
     overrides = overrides_in_force(villages, as_of)
     model = _model()
+    progress("按现行和修改后的规则评分", 1, STAGES)
     now, then = grade_variants(inputs, as_of, [(overrides, rules), (overrides, proposed)], model=model)
     out = RuleTrial(region=region, changes={}, code=rule.code, scorer="model" if model else "index")
+    progress("比较两次评分", 2, STAGES)
     _differences(out, now, then)
 
     def firing(grades: pa.Table) -> pa.Array:
@@ -265,6 +340,7 @@ def rule_whatif(
     out.fires_then = pc.sum(fired_then).as_py() or 0
     new = now.column("household_id").filter(pc.and_(fired_then, pc.invert(fired_now)))
     example_ids = new.slice(0, examples).to_pylist()
+    progress(f"解释变动的 {out.entering_count + out.leaving_count:,} 户", 3, STAGES)
     warnings = _risks(
         out, inputs, as_of, (overrides, rules, model), (overrides, proposed, model), also=example_ids
     )
@@ -278,4 +354,5 @@ def rule_whatif(
              "grade_label": Grade(w.grade).label, "reason": reason}
         )  # fmt: skip
     out.seconds = round(time.perf_counter() - started, 2)
+    progress("完成", STAGES, STAGES)
     return out
