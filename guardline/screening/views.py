@@ -97,13 +97,17 @@ def catalogue(request):
          "risk": RISK_CODES.get(i.risk_type, i.risk_type)}
         for i in INDICATORS
     ]  # fmt: skip
+    rules = selectors.rule_entries()
+    fires = selectors.rule_firing_counts(request.user)
+    for entry in rules:
+        entry.fires = fires.get(entry.rule.code, 0)  # type: ignore[attr-defined]
     return render(
         request,
         "screening/catalogue.html",
         {
             "indicators": indicators,
             "parameters": PARAMETERS,
-            "rules": selectors.rule_entries(),
+            "rules": rules,
             "risk_codes": RISK_CODES,
             "can_manage": has_perm(request.user, Perm.MANAGE_SCREENING),
             "can_edit_rules": can_edit_rules(request.user),
@@ -211,6 +215,7 @@ def rule_detail(request, code: str | None = None):
         "screening/rule.html",
         {
             "entry": entry,
+            "fires": selectors.rule_firing_counts(request.user).get(code, 0) if entry else 0,
             "form": form,
             "versions": selectors.rule_versions(code) if code else [],
             "can_edit": can_edit,

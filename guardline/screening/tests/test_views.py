@@ -290,3 +290,28 @@ def test_an_api_event_rescreens_its_household_at_once(client, households):
     assert warning.grade == "red" and "medical_settlement" in warning.sources
     assert any("35,000" in r for r in warning.reasons)
     assert not RiskWarning.objects.filter(household=households["B"]).exists()
+
+
+def test_rule_firing_counts_are_the_users_households(client, screened_county, make_user):
+    """The catalogue and each rule's page count the households each trigger fires on now, in the user's regions."""
+    from guardline.screening.models import HouseholdGrade
+    from guardline.screening.services import screening_run
+
+    screening_run()
+    grades = list(HouseholdGrade.objects.values_list("village_code", "rules"))
+    village = max({v for v, r in grades if r}, key=lambda v: sum(1 for w, r in grades if w == v and r))
+
+    def expected(prefix: str, code: str) -> int:
+        return sum(1 for v, r in grades if v.startswith(prefix) and code in r.split(";"))
+
+    make_user("fires_county", Role.COUNTY_ADMIN, village[:6])
+    make_user("fires_cadre", Role.VILLAGE_CADRE, village)
+    for username, prefix in (("fires_county", village[:6]), ("fires_cadre", village)):
+        client.login(username=username, password=PASSWORD)
+        page = client.get(reverse("screening:catalogue")).content.decode()
+        shown = dict(re.findall(r'data-fires="(\w+)">(\d+)<', page))
+        assert shown and all(int(n) == expected(prefix, code) for code, n in shown.items()), shown
+        assert sum(int(n) for n in shown.values()) > 0
+        code = max(shown, key=lambda c: int(shown[c]))
+        rule_page = client.get(reverse("screening:rule_detail", args=[code])).content.decode()
+        assert f'<strong id="rule-fires">{expected(prefix, code)}</strong>' in rule_page
