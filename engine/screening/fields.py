@@ -128,8 +128,36 @@ FIELD_DOCS: dict[str, FieldDoc] = {
     for name in (*FEATURE_COLUMNS, *DERIVED_COLUMNS, *DATE_COLUMNS, *TEXT_COLUMNS)
     if name in _DOCS
 }
+# The parameters' titles for the English page (their Chinese titles are in params.PARAMETERS).
+PARAMETER_TITLES_EN = {
+    "monitoring_line": "Monitoring line (per-capita net income)",
+    "rural_income_last_year": "Rural per-capita disposable income, last year",
+    "dibao_standard": "Rural dibao standard",
+    "med_burden_share_vulnerable": "Personal out-of-pocket in a year above this share of last year's rural "
+    "per-capita disposable income (former-poor and monitored households)",
+    "med_burden_share_other": "Personal out-of-pocket in a year above this share of last year's rural "
+    "per-capita disposable income (other households)",
+    "med_stay_oop_vulnerable": "Out-of-pocket of one hospital stay (former-poor and monitored households)",
+    "med_stay_oop_other": "Out-of-pocket of one hospital stay (other households)",
+    "med_annual_oop": "Household medical out-of-pocket in a year",
+    "disaster_loss_share": "Disaster loss as a share of the household's yearly net income",
+    "disaster_loss_severe_share": "Disaster loss as a share of the household's yearly net income (severe)",
+    "water_cut_days": "Days without drinking water",
+    "credit_overdue_days": "Days a microcredit loan is overdue",
+    "income_drop_share": "Fall of per-capita net income on the year before (unstable income)",
+    "near_line_multiple": "Range of unstable income (multiple of the monitoring line)",
+    "rigid_dibao_multiple": "Income after rigid expenditure below this multiple of the dibao standard",
+    "school_cost_upper": "Expected yearly school costs of a member of upper-secondary age (enrolment rate × cost)",
+    "school_cost_college": "Expected yearly school costs of a member of college age (enrolment rate × cost)",
+    "thin_margin_multiple": "Thin income margin after a major shock (projected per-capita income ÷ the line)",
+    "grade_red": "Red grade score line",
+    "grade_yellow": "Yellow grade score line",
+}
 PARAMETER_DOCS: dict[str, FieldDoc] = {
-    f"p_{p.name}": FieldDoc(f"p_{p.name}", p.title_zh, p.title_zh, p.unit, "parameter") for p in PARAMETERS
+    f"p_{p.name}": FieldDoc(
+        f"p_{p.name}", p.title_zh, PARAMETER_TITLES_EN.get(p.name, p.title_zh), p.unit, "parameter"
+    )
+    for p in PARAMETERS
 }
 
 

@@ -195,6 +195,8 @@ class ParameterRow:
     source: str  # "" = the default; else the region code (and year) of the stored value, or "monitoring_line"
     here: list[ScreeningParameter]
     is_weight: bool = False
+    title_en: str = ""
+    unit_en: str = ""
 
 
 def parameter_rows(region: str, as_of: date) -> tuple[list[ParameterRow], list[ScreeningParameter]]:
@@ -203,6 +205,7 @@ def parameter_rows(region: str, as_of: date) -> tuple[list[ParameterRow], list[S
     over one for every year; a monitoring line set on the 监测线 page beats them all); and the values stored for
     regions inside it."""
     from engine.screening.catalogue import default_weights
+    from engine.screening.fields import PARAMETER_TITLES_EN, UNIT_EN
     from engine.screening.params import resolve
 
     from .services import line_overrides, overrides_in_force
@@ -217,6 +220,7 @@ def parameter_rows(region: str, as_of: date) -> tuple[list[ParameterRow], list[S
     ).to_pylist()[0]
     titles = {p.name: (p.title_zh, p.unit, float(p.default), False) for p in PARAMETERS}
     titles.update({f"w_{i.code}": (f"权重：{i.title_zh}", "", float(i.weight), True) for i in INDICATORS})
+    titles_en = {i.code: i.title_en for i in INDICATORS}
     rows = []
     for name, (title, unit, default, is_weight) in titles.items():
         applies = [
@@ -233,6 +237,11 @@ def parameter_rows(region: str, as_of: date) -> tuple[list[ParameterRow], list[S
             source = f"{best.region_code or '全国'}{f' ({best.year})' if best.year else ''}"
         value = in_force[f"p_{name}"]
         here = [p for p in stored if p.name == name and p.region_code == region]
-        rows.append(ParameterRow(name, title, unit, default, value, source, here, is_weight))
+        title_en = f"Weight: {titles_en[name[2:]]}" if is_weight else PARAMETER_TITLES_EN.get(name, title)
+        rows.append(
+            ParameterRow(
+                name, title, unit, default, value, source, here, is_weight, title_en, UNIT_EN.get(unit, unit)
+            )
+        )
     below = [p for p in stored if p.region_code.startswith(region) and len(p.region_code) > len(region)]
     return rows, below

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from engine.ingest.specs import SPECS
 from engine.screening import INDICATORS, PARAMETERS
 from engine.screening.catalogue import default_weights
+from engine.screening.catalogue_en import english
 from engine.screening.fields import FIELD_DOCS, PARAMETER_DOCS
 from engine.screening.rules import RISK_CODES
 from guardline.accounts.roles import Perm, has_perm
@@ -85,6 +86,11 @@ def run_start(request):
     return redirect("ingest:job_detail", pk=job.pk)
 
 
+def _parameter_docs() -> list[tuple]:
+    """Each parameter with its reference entry (English title and unit for the English page)."""
+    return [(p, PARAMETER_DOCS[f"p_{p.name}"]) for p in PARAMETERS]
+
+
 @login_required
 def catalogue(request):
     """Every indicator (definition, source, unit, direction, weight), every parameter (the values per region are on
@@ -93,8 +99,8 @@ def catalogue(request):
     weights = default_weights()
     total = sum(weights.values())
     indicators = [
-        {"i": i, "weight": weights[f"w_{i.code}"], "max_points": 100 * weights[f"w_{i.code}"] / total,
-         "risk": RISK_CODES.get(i.risk_type, i.risk_type)}
+        {"i": i, "en": english(i), "weight": weights[f"w_{i.code}"],
+         "max_points": 100 * weights[f"w_{i.code}"] / total, "risk": RISK_CODES.get(i.risk_type, i.risk_type)}
         for i in INDICATORS
     ]  # fmt: skip
     rules = selectors.rule_entries()
@@ -106,7 +112,7 @@ def catalogue(request):
         "screening/catalogue.html",
         {
             "indicators": indicators,
-            "parameters": PARAMETERS,
+            "parameters": _parameter_docs(),
             "rules": rules,
             "risk_codes": RISK_CODES,
             "can_manage": has_perm(request.user, Perm.MANAGE_SCREENING),
@@ -272,7 +278,13 @@ def whatif(request):
     return render(
         request,
         "screening/whatif.html",
-        {"parameters": PARAMETERS, "region": region, "result": result, "error": error, "changes": changes},
+        {
+            "parameters": _parameter_docs(),
+            "region": region,
+            "result": result,
+            "error": error,
+            "changes": changes,
+        },
     )
 
 

@@ -222,6 +222,11 @@ def test_every_column_a_rule_may_name_is_documented():
     from engine.screening.fields import UNIT_EN
 
     assert {d.unit for d in (*FIELD_DOCS.values(), *PARAMETER_DOCS.values())} <= set(UNIT_EN)  # English units
+    from engine.screening.fields import PARAMETER_TITLES_EN
+    from engine.screening.params import PARAM_NAMES
+
+    assert set(PARAMETER_TITLES_EN) == set(PARAM_NAMES)  # every parameter has an English title, and no other
+    assert not any("\u4e00" <= ch <= "\u9fff" for t in PARAMETER_TITLES_EN.values() for ch in t)
 
 
 def test_a_custom_rule_changes_grades(inputs, result):

@@ -315,3 +315,34 @@ def test_rule_firing_counts_are_the_users_households(client, screened_county, ma
         code = max(shown, key=lambda c: int(shown[c]))
         rule_page = client.get(reverse("screening:rule_detail", args=[code])).content.decode()
         assert f'<strong id="rule-fires">{expected(prefix, code)}</strong>' in rule_page
+
+
+def test_the_catalogue_parameters_and_what_if_pages_in_english(client, cadre_a, make_user, villages):
+    """Indicators (title, definition, source, unit, direction) and parameters (title, unit) in English on the
+    English page; the Chinese stays on the Chinese page."""
+    from django.utils.html import escape
+
+    from engine.screening import INDICATORS, PARAMETERS
+    from engine.screening.catalogue_en import english
+    from engine.screening.fields import PARAMETER_TITLES_EN
+
+    client.login(username="cadre_a", password=PASSWORD)
+    chinese = client.get(reverse("screening:catalogue")).content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get(reverse("screening:catalogue")).content.decode()
+    for i in INDICATORS:
+        en = english(i)
+        assert i.definition in chinese and en["title"] in page
+        for text in (en["definition"], en["source"], en["direction"]):
+            assert escape(text) in page, (i.code, text)
+        assert i.definition not in page
+    for p in PARAMETERS:
+        assert escape(PARAMETER_TITLES_EN[p.name]) in page
+    make_user("en_county", Role.COUNTY_ADMIN, villages["A"].code[:6])
+    client.login(username="en_county", password=PASSWORD)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    params = client.get(reverse("screening:parameter_set")).content.decode()
+    assert "Monitoring line (per-capita net income)" in params and "yuan per person per year" in params
+    assert "Weight: " in params
+    whatif = client.get(reverse("screening:whatif")).content.decode()
+    assert "Rural dibao standard (yuan per person per year" in whatif
