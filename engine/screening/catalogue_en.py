@@ -48,12 +48,12 @@ DEFINITIONS_EN: dict[str, str] = {
     ),
     # health
     "illness_count": (
-        "Members registered with a long-term chronic or a serious illness + members newly diagnosed in the "
-        "last 12 months"
+        "Members registered with a long-term chronic or a serious illness + diagnoses made in the last 12 "
+        "months (a member may count more than once)"
     ),
     "serious_illness": (
-        "Members registered with a serious illness + members newly diagnosed with a serious illness in the "
-        "last 12 months"
+        "Members registered with a serious illness + serious-illness diagnoses made in the last 12 months (a "
+        "member may count more than once)"
     ),
     "disability": (
         "Members with a disability (grade 1–2 counts as 2) + disability certificates newly issued in the last "
@@ -87,19 +87,23 @@ DEFINITIONS_EN: dict[str, str] = {
     # housing, water, credit, disasters
     "housing": (
         "Housing safety appraisal in the last 24 months: grade C = 1, grade D = 2; unsafe housing flagged in "
-        "the annual survey = 1"
+        "the annual survey = 1; the higher of the two"
     ),
     "water": (
-        "Days without water in the village in the last 12 months ÷ the water-cut threshold (a water-quality "
-        "or water-distance problem counts as 1)"
+        "Days of the village's longest water cut in the last 12 months ÷ the water-cut threshold; water below "
+        "standard, a long way to fetch water, or a drinking-water problem flagged in the annual survey counts "
+        "as 1; the highest of these"
     ),
     "credit_overdue": "Longest time a microcredit loan was overdue in the last 12 months, in days",
     "disaster_exposure": "Direct economic losses from disasters in the last 12 months ÷ household net income",
     "shock_health": (
-        "Members newly diagnosed with a serious illness, newly given a grade 1–2 disability, or badly injured "
-        "in the last 6 months"
+        "New serious-illness diagnoses, new grade 1–2 disabilities and severe injuries in the last 6 months "
+        "(events, not persons)"
     ),
-    "shock_labour": "Labourers who died, were badly injured, or lost their job and came home in the last 6 months",
+    "shock_labour": (
+        "Deaths, severe injuries and job losses (returning home) of labourers in the last 6 months (events, not "
+        "persons)"
+    ),
     "assistance_new": (
         "Newly admitted in the last 12 months to dibao (minimum living allowance), tekun (extreme-poverty "
         "support), temporary assistance, the near-dibao group or the group in hardship from rigid expenditure"
@@ -161,6 +165,7 @@ UNITS_EN: dict[str, str] = {
     "倍": "times",
     "比例": "share",
     "人": "persons",
+    "人次": "person-times",
     "月": "months",
     "年": "years",
     "天": "days",
