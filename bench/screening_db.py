@@ -374,12 +374,43 @@ def database(households: int, as_of: date, *, cache: Path, say=print) -> Path:
                 ).fetchall():
                     lite.execute(f'ANALYZE "{name}"')
             say(f"  cached database migrated in {time.perf_counter() - t:.1f}s: {', '.join(applied)}")
+        county_line_add(path, as_of)
         return path
     path.unlink(missing_ok=True)
     say(f"building the operational database of {households:,} households (cached in {cache})")
     build(path, households, as_of, say=say)
+    county_line_add(path, as_of)
     marker.write_text(json.dumps(wanted))
     return path
+
+
+# The bench county's divisions (its households' village codes start with 520526).
+COUNTY_REGIONS = (
+    ("52", "贵州省", 1, None),
+    ("5205", "毕节市", 2, "52"),
+    ("520526", "威宁彝族回族苗族自治县", 3, "5205"),
+)
+
+
+def county_line_add(path: Path, as_of: date) -> None:
+    """The monitoring line (with its 低保 standard) that a real county sets on the 监测线 page: the engine then
+    resolves a line per village, a cost a screening of a real county pays. Its amounts are the parameters'
+    defaults, so the grades are the same as without it. Idempotent (also run on a cached database)."""
+    from engine.screening.params import PARAMETERS
+
+    default = {p.name: p.default for p in PARAMETERS}
+    with closing(sqlite3.connect(path)) as lite, lite:
+        lite.executemany(
+            "INSERT OR IGNORE INTO regions_region (code, name, level, parent_id) VALUES (?, ?, ?, ?)",
+            COUNTY_REGIONS,
+        )
+        if not lite.execute("SELECT 1 FROM regions_monitoringline WHERE region_id = '520526'").fetchone():
+            lite.execute(
+                "INSERT INTO regions_monitoringline (year, effective_from, basis, amount, dibao_monthly, multiple, "
+                "note, created_at, created_by_id, region_id) VALUES (?, ?, 'fixed', ?, ?, NULL, ?, ?, NULL, '520526')",
+                (as_of.year, date(as_of.year, 1, 1).isoformat(), default["monitoring_line"],
+                 default["dibao_standard"] / 12, "bench: the county's line", f"{as_of.isoformat()} 00:00:00"),
+            )  # fmt: skip
 
 
 def reset_outputs(path: Path) -> None:

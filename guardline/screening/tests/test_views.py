@@ -346,3 +346,18 @@ def test_the_catalogue_parameters_and_what_if_pages_in_english(client, cadre_a, 
     assert "Weight: " in params
     whatif = client.get(reverse("screening:whatif")).content.decode()
     assert "Rural dibao standard (yuan per person per year" in whatif
+
+
+def test_the_inbox_shows_the_latest_run_without_its_whole_region_counts(client, households, cadre_a):
+    """A full run covers every region; its message counts them all. A cadre's inbox names the run (date, scorer)
+    and counts only the cadre's own households."""
+    from guardline.screening.models import ScreeningRun
+
+    ScreeningRun.objects.create(
+        as_of=dt.date(2026, 6, 30), status="done", finished_at=timezone.now(), households=987654, red=4321,
+        message="筛查 987654 户：红色 4321，黄色 5678，绿色 977655；新增预警 9999，更新 0，未变 0，关闭 0",
+    )  # fmt: skip
+    client.login(username="cadre_a", password=PASSWORD)
+    page = client.get(reverse("screening:inbox")).content.decode()
+    assert "2026-06-30" in page and "评分：风险指数" in page
+    assert "987654" not in page and "4321" not in page and "9999" not in page
