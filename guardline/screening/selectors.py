@@ -76,6 +76,13 @@ def whatif_job_get(user, pk: int) -> Job:
     return job
 
 
+def whatif_jobs(user, limit: int = 10) -> list[Job]:
+    """The user's latest background what-ifs and rule trials, newest first (the page they were sent to can be left)."""
+    return list(
+        Job.objects.filter(created_by=user, kind__in=WHATIF_JOB_KINDS).order_by("-created_at")[:limit]
+    )
+
+
 def grade_counts(user) -> dict[str, int]:
     counts = {"red": 0, "yellow": 0, "green": 0}
     for row in (

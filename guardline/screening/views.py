@@ -284,6 +284,7 @@ def whatif(request):
             "result": result,
             "error": error,
             "changes": changes,
+            "jobs": selectors.whatif_jobs(request.user),
         },
     )
 

@@ -208,9 +208,12 @@ def test_a_region_too_large_for_the_page_is_tried_in_the_background(client, coun
     body = client.get(page["Location"]).content.decode()
     assert 'id="whatif-result"' in body and f'<span id="entering">{len(inline.entering)}</span>' in body
     assert 'data-status="done"' in body and "hx-trigger" not in body  # finished: no more polling
+    listed = client.get("/warnings/whatif/").content.decode()  # found again from the what-if page
+    assert 'id="whatif-jobs"' in listed and page["Location"] in listed
     other = make_user("wi_other", Role.COUNTY_ADMIN, COUNTY)
     client.force_login(other)
     assert client.get(page["Location"]).status_code == 404
+    assert page["Location"] not in client.get("/warnings/whatif/").content.decode()
 
 
 def test_a_rule_trial_on_a_large_region_runs_in_the_background(client, province_officer):
