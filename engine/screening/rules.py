@@ -64,7 +64,12 @@ class Rule:
 
 
 class RuleError(ValueError):
-    pass
+    """What is wrong with a rule (in Chinese), and which of its fields it is about (a Rule field name, "" for the
+    rule set as a whole), so that an editor can show the message under that field."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def allowed_columns() -> set[str]:
@@ -74,39 +79,45 @@ def allowed_columns() -> set[str]:
 def validate(rule: Rule) -> str:
     """Check a rule and return its condition normalised as DuckDB SQL; RuleError says what is wrong, in Chinese."""
     if not rule.code.replace("_", "").isalnum() or not rule.code.isascii() or len(rule.code) > 40:
-        raise RuleError(f"规则代码 {rule.code!r} 只能由字母、数字和下划线组成（不超过40个字符）")
+        raise RuleError(f"规则代码 {rule.code!r} 只能由字母、数字和下划线组成（不超过40个字符）", "code")
     if rule.severity not in SEVERITIES:
-        raise RuleError(f"规则 {rule.code}: 严重程度应为 severe 或 hard，而不是 {rule.severity!r}")
+        raise RuleError(
+            f"规则 {rule.code}: 严重程度应为 severe 或 hard，而不是 {rule.severity!r}", "severity"
+        )
     if rule.risk_type not in RISK_CODES and rule.risk_type != "disaster":
-        raise RuleError(f"规则 {rule.code}: 风险类型 {rule.risk_type!r} 不在 DOMAIN §7 的代码表中")
+        raise RuleError(
+            f"规则 {rule.code}: 风险类型 {rule.risk_type!r} 不在 DOMAIN §7 的代码表中", "risk_type"
+        )
     if rule.signal_date and rule.signal_date not in DATE_COLUMNS:
-        raise RuleError(f"规则 {rule.code}: 信号日期字段 {rule.signal_date!r} 不存在")
+        raise RuleError(f"规则 {rule.code}: 信号日期字段 {rule.signal_date!r} 不存在", "signal_date")
     try:
         tree = sqlglot.parse_one(rule.condition, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise RuleError(
-            f"规则 {rule.code}: 条件无法解析：{exc.errors[0]['description'] if exc.errors else exc}"
+            f"规则 {rule.code}: 条件无法解析：{exc.errors[0]['description'] if exc.errors else exc}",
+            "condition",
         ) from None
     known = allowed_columns()
     for node in tree.walk():
         if not isinstance(node, _ALLOWED_NODES):
-            raise RuleError(f"规则 {rule.code}: 条件中不允许使用 {node.sql(dialect='duckdb')!r}")
+            raise RuleError(f"规则 {rule.code}: 条件中不允许使用 {node.sql(dialect='duckdb')!r}", "condition")
         if isinstance(node, exp.Column) and (node.table or node.name not in known):
-            raise RuleError(f"规则 {rule.code}: 未知字段 {node.sql(dialect='duckdb')!r}")
+            raise RuleError(f"规则 {rule.code}: 未知字段 {node.sql(dialect='duckdb')!r}", "condition")
     try:
         _ = rule.reason.format_map(_Probe())
         fields = [
             (name, spec, conversion) for _, name, spec, conversion in Formatter().parse(rule.reason) if name
         ]
     except (KeyError, ValueError, IndexError) as exc:
-        raise RuleError(f"规则 {rule.code}: 原因模板有误：{exc}") from None
+        raise RuleError(f"规则 {rule.code}: 原因模板有误：{exc}", "reason") from None
     for name, spec, conversion in fields:
         # Explanations are written in SQL for many households (engine.screening.explain): a template may use
         # plain fields with the number formats both Python and DuckDB's format write alike.
         if conversion or not TEMPLATE_FIELD.match(name) or not TEMPLATE_SPEC.match(spec or ""):
             raise RuleError(
                 f"规则 {rule.code}: 原因模板中 {{{name}{'!' + conversion if conversion else ''}"
-                f"{':' + spec if spec else ''}}} 的写法不受支持（字段名后可用的格式：,.0f  .1f  .0%  等）"
+                f"{':' + spec if spec else ''}}} 的写法不受支持（字段名后可用的格式：,.0f  .1f  .0%  等）",
+                "reason",
             )
     return tree.sql(dialect="duckdb")
 

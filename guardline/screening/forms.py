@@ -108,10 +108,9 @@ class RuleForm(forms.Form):
         try:
             validate(self.rule())
         except RuleError as exc:
-            # The engine's message names what is wrong; put it under the field it is about.
-            message = str(exc)
-            field = "reason" if "原因模板" in message else "condition"
-            self.add_error(field, message)
+            # Under the field the engine says it is about (the form's fields are named as the rule's, but title).
+            field = {"title_zh": "title"}.get(exc.field, exc.field)
+            self.add_error(field if field in self.fields else None, str(exc))
         return data
 
     def rule(self) -> Rule:

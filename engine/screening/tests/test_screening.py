@@ -187,22 +187,28 @@ def test_weights_are_parameters(inputs, result):
 )
 def test_rule_conditions_are_validated(condition, message):
     rule = replace(DEFAULT_RULES[0], condition=condition)
-    with pytest.raises(RuleError, match=message):
+    with pytest.raises(RuleError, match=message) as raised:
         validate(rule)
+    assert raised.value.field == "condition"  # an editor shows it under the condition
 
 
 def test_rule_fields_are_validated():
     base = DEFAULT_RULES[0]
-    with pytest.raises(RuleError, match="严重程度"):
-        validate(replace(base, severity="mild"))
-    with pytest.raises(RuleError, match="风险类型"):
-        validate(replace(base, risk_type="42"))
-    with pytest.raises(RuleError, match="原因模板"):
-        validate(replace(base, reason="{nope}"))
+    for change, message in (
+        ({"severity": "mild"}, "严重程度"),
+        ({"risk_type": "42"}, "风险类型"),
+        ({"reason": "{nope}"}, "原因模板"),
+        ({"signal_date": "nope_date"}, "信号日期"),
+        ({"code": "坏代码"}, "规则代码"),
+    ):
+        with pytest.raises(RuleError, match=message) as raised:
+            validate(replace(base, **change))
+        assert raised.value.field == next(iter(change))  # the field an editor shows the message under
     # Only formats that Python and the SQL explanation write alike: plain, or ",", precision and f / %.
     for template in ("{pc_adj:>10}", "{pc_adj!r}", "{pc_adj:,}", "{pc_adj:.1}", "{pc_adj.real}"):
-        with pytest.raises(RuleError, match="原因模板"):
+        with pytest.raises(RuleError, match="原因模板") as raised:
             validate(replace(base, reason=template))
+        assert raised.value.field == "reason"
     for template in ("{pc_adj}", "{pc_adj:,.2f}", "{income_change:.1%}", "{{字面}} {pc_adj:.0f}"):
         validate(replace(base, reason=template))
     ok = Rule(
