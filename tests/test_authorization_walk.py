@@ -118,6 +118,12 @@ def _province_manager(p: Principal) -> bool:
     return Perm.MANAGE_SCREENING in p.perms and any(len(c) <= 2 for c in p.scopes)
 
 
+def _rule_keeper(p: Principal) -> bool:
+    """screening:rule_new saves — a new trigger is for the province (a province manager) or for one of the keeper's
+    regions (a county's own trigger): MANAGE_SCREENING with any scope."""
+    return Perm.MANAGE_SCREENING in p.perms and bool(p.scopes)
+
+
 def _has_home(p: Principal) -> bool:
     """dashboards:home — redirects to the user's top region; a user without any region is refused."""
     return V in p.perms and bool(p.scopes)
@@ -160,8 +166,9 @@ TABLE: dict[str, Entry] = {
         perms(Perm.MANAGE_SCREENING),
         data=lambda p: {"region_code": p.scopes[0] if p.scopes else "", "name": "x", "value": "not-a-number"},
     ),
-    # a rule is read by anyone who sees the registry; saved (the POST's default action) by a province manager
-    "screening:rule_new": Entry(perms(V), Rule(_province_manager)),
+    # a rule is read by anyone who sees the registry; a province-wide one saved (the POST's default action) by a
+    # province manager; a new one by any manager (for the province, or for a region of theirs)
+    "screening:rule_new": Entry(perms(V), Rule(_rule_keeper)),
     "screening:rule_detail": Entry(perms(V), Rule(_province_manager), {"code": Lit("medical_annual")}),
     "screening:rule_restore": post_only(
         Rule(_province_manager), {"version": "0"}, code=Lit("medical_annual")

@@ -58,6 +58,9 @@ class Rule:
     signal_date: str  # a DATE_COLUMNS name ("" = the screening date)
     reason: str  # str.format template over feature columns, p_<param> and the rule's own fields
     sources: tuple[str, ...] = ()
+    # "" = every household (a province's rule); else a division code (county, township…): the rule fires only on
+    # the households of that region — a county's own trigger beside the province's.
+    region: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -88,6 +91,10 @@ def validate(rule: Rule) -> str:
         raise RuleError(
             f"规则 {rule.code}: 风险类型 {rule.risk_type!r} 不在 DOMAIN §7 的代码表中", "risk_type"
         )
+    if rule.region and not (
+        rule.region.isdigit() and rule.region.isascii() and len(rule.region) in REGION_LENGTHS
+    ):
+        raise RuleError(f"规则 {rule.code}: 适用地区 {rule.region!r} 不是行政区划代码", "region")
     if rule.signal_date and rule.signal_date not in DATE_COLUMNS:
         raise RuleError(f"规则 {rule.code}: 信号日期字段 {rule.signal_date!r} 不存在", "signal_date")
     try:
@@ -129,11 +136,22 @@ class _Probe(dict):
         raise KeyError(f"原因模板中的未知字段 {key}")
 
 
+REGION_LENGTHS = (2, 4, 6, 9, 12)  # province, city, county, township, village codes
+
+
 def compiled(rules: list[Rule]) -> list[tuple[str, str, str]]:
+    """(code, severity, condition as DuckDB SQL) per rule; a regional rule's condition holds only in its region."""
     codes = [r.code for r in rules]
     if len(set(codes)) != len(codes):
         raise RuleError("规则代码重复")
-    return [(r.code, r.severity, validate(r)) for r in rules]
+    return [(r.code, r.severity, _in_region(r, validate(r))) for r in rules]
+
+
+def _in_region(rule: Rule, condition: str) -> str:
+    if not rule.region:
+        return condition
+    # SUBSTR and = read the same in DuckDB and Spark SQL; the code was checked to be digits.
+    return f"(SUBSTR(village_code, 1, {len(rule.region)}) = '{rule.region}' AND ({condition}))"
 
 
 def _r(*args, **kwargs) -> Rule:

@@ -45,16 +45,29 @@ class RuleForm(forms.Form):
         choices=[(k, f"{SPECS[k].title_zh}") for k in FEED_KEYS],
         widget=forms.CheckboxSelectMultiple,
     )
+    # (not "region": that is the trial's region on the same page)
+    applies_to = forms.ChoiceField(label=_("适用地区"), required=False, choices=[("", _("全省"))])
     is_active = forms.BooleanField(label=_("启用"), required=False)
     note = forms.CharField(label=_("修改依据（文件号、会议纪要等）"), max_length=200, required=False)
 
     def __init__(
-        self, *args, code: str | None = None, taken: set[str] | frozenset[str] = frozenset(), **kwargs
+        self,
+        *args,
+        code: str | None = None,
+        taken: set[str] | frozenset[str] = frozenset(),
+        regions: list[tuple[str, str]] | None = None,
+        **kwargs,
     ):
-        """`code`: editing that rule, whose code is fixed; otherwise a new rule, whose code is not in `taken`."""
+        """`code`: editing that rule, whose code is fixed; otherwise a new rule, whose code is not in `taken`.
+        `regions`: (code, label) of the regions the rule may be kept for ("" = the whole province), as the user
+        may choose them (services.can_edit_rules); the rule's own region is offered too, to show it."""
         super().__init__(*args, **kwargs)
         self.fixed_code = code
         self.taken = taken
+        if regions is not None:
+            self.fields["applies_to"].choices = regions
+            # without the whole province among them, a region must be chosen (blank would mean the province)
+            self.fields["applies_to"].required = "" not in {c for c, _label in regions}
         if code:
             self.fields["code"].disabled = True
             self.initial.setdefault("code", code)
@@ -84,14 +97,15 @@ class RuleForm(forms.Form):
         return code
 
     @classmethod
-    def of(cls, rule: Rule, is_active: bool) -> RuleForm:
+    def of(cls, rule: Rule, is_active: bool, regions: list[tuple[str, str]] | None = None) -> RuleForm:
         """The form filled with a rule as it is in force."""
         return cls(
             code=rule.code,
+            regions=regions,
             initial={
                 "code": rule.code, "title": rule.title_zh, "risk_type": rule.risk_type, "severity": rule.severity,
                 "condition": rule.condition, "signal_date": rule.signal_date, "reason": rule.reason,
-                "sources": list(rule.sources), "is_active": is_active,
+                "sources": list(rule.sources), "is_active": is_active, "applies_to": rule.region,
             },
         )  # fmt: skip
 
@@ -109,7 +123,7 @@ class RuleForm(forms.Form):
             validate(self.rule())
         except RuleError as exc:
             # Under the field the engine says it is about (the form's fields are named as the rule's, but title).
-            field = {"title_zh": "title"}.get(exc.field, exc.field)
+            field = {"title_zh": "title", "region": "applies_to"}.get(exc.field, exc.field)
             self.add_error(field if field in self.fields else None, str(exc))
         return data
 
@@ -124,4 +138,5 @@ class RuleForm(forms.Form):
             signal_date=d.get("signal_date") or "",
             reason=d["reason"],
             sources=tuple(d.get("sources") or ()),
+            region=d.get("applies_to") or "",
         )

@@ -32,6 +32,9 @@ class ScreeningRule(models.Model):
     signal_date = models.CharField(_("信号日期字段"), max_length=40, blank=True)
     reason = models.CharField(_("原因模板"), max_length=300)
     sources = models.JSONField(default=list, blank=True)
+    # "" = every household of the province; else the division (a county…) whose households alone it applies to:
+    # a region's own trigger, kept by that region's managers.
+    region_code = models.CharField(_("适用地区"), max_length=12, blank=True, default="")
     is_active = models.BooleanField(_("启用"), default=True)
     note = models.CharField(_("修改依据"), max_length=200, blank=True)  # why: a document number, a decision
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

@@ -186,7 +186,15 @@ def rule_of(row: ScreeningRule) -> Rule:
         signal_date=row.signal_date,
         reason=row.reason,
         sources=tuple(row.sources or ()),
+        region=row.region_code,
     )
+
+
+def rule_concerns(user, entry: RuleEntry) -> bool:
+    """Whether a trigger bears on the user's regions: a province-wide one always; a region's own one where that
+    region and the user's overlap (a county's trigger is not another county's business)."""
+    region = entry.rule.region
+    return not region or any(region.startswith(c) or c.startswith(region) for c in scope_codes(user))
 
 
 @dataclass

@@ -50,19 +50,37 @@ def rules_fingerprint(rules: Iterable[Rule]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def can_edit_rules(user) -> bool:
-    """Triggers hold for a whole province: only a province-level manager edits them (a county sets parameters)."""
-    return has_perm(user, Perm.MANAGE_SCREENING) and any(len(c) <= 2 for c in scope_codes(user))
+def can_edit_rules(user, region: str | None = None) -> bool:
+    """Who keeps a trigger of `region`: a province-wide trigger ("") a province-level manager; a region's own
+    trigger (a county's) also that region's managers. `region` None: whether the user may keep any trigger at all
+    (and so add one, for a region of theirs)."""
+    if not has_perm(user, Perm.MANAGE_SCREENING):
+        return False
+    codes = scope_codes(user)
+    if region is None:
+        return bool(codes)
+    if not region:
+        return any(len(c) <= 2 for c in codes)
+    return in_scope(user, region)
 
 
 @transaction.atomic
 def screening_rule_save(*, actor, rule: Rule, is_active: bool = True, note: str = "") -> ScreeningRule:
     """Store a new version of a trigger after the engine has validated it (RuleError says what is wrong). `note`
     says why (a document number, a decision); `actor` None is the system (a management command)."""
-    if actor is not None and not can_edit_rules(actor):
-        raise PermissionDenied("预警规则全省统一，由省级管理人员维护")
-    validate_rule(rule)
     previous = ScreeningRule.objects.filter(code=rule.code).order_by("-version").first()
+    if actor is not None:
+        default = next((r for r in DEFAULT_RULES if r.code == rule.code), None)
+        # Both the region it had and the one it gets: a county cannot take over the province's trigger.
+        was = previous.region_code if previous else (default.region if default else rule.region)
+        for region in dict.fromkeys((was, rule.region)):
+            if not can_edit_rules(actor, region):
+                raise PermissionDenied(
+                    "全省统一的预警规则由省级管理人员维护"
+                    if not region
+                    else f"地区 {region} 的预警规则不在您的管辖范围内"
+                )
+    validate_rule(rule)
     row = ScreeningRule.objects.create(
         code=rule.code,
         version=(previous.version + 1) if previous else 1,
@@ -73,6 +91,7 @@ def screening_rule_save(*, actor, rule: Rule, is_active: bool = True, note: str 
         signal_date=rule.signal_date,
         reason=rule.reason,
         sources=list(rule.sources),
+        region_code=rule.region,
         is_active=is_active,
         note=note[:200],
         created_by=actor,

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from engine.ingest.specs import SPECS
@@ -103,7 +104,7 @@ def catalogue(request):
          "max_points": 100 * weights[f"w_{i.code}"] / total, "risk": RISK_CODES.get(i.risk_type, i.risk_type)}
         for i in INDICATORS
     ]  # fmt: skip
-    rules = selectors.rule_entries()
+    rules = [e for e in selectors.rule_entries() if selectors.rule_concerns(request.user, e)]
     fires = selectors.rule_firing_counts(request.user)
     for entry in rules:
         entry.fires = fires.get(entry.rule.code, 0)  # type: ignore[attr-defined]
@@ -179,17 +180,20 @@ def rule_detail(request, code: str | None = None):
     typed and the error under its field."""
     _require(request.user, Perm.VIEW_REGISTRY)
     entry = selectors.rule_entry(code) if code else None
-    can_edit = can_edit_rules(request.user)
+    if entry is not None and not selectors.rule_concerns(request.user, entry):
+        raise Http404(f"没有规则 {code}")  # another county's own trigger
+    can_edit = can_edit_rules(request.user, entry.rule.region if entry else None)
     can_try = has_perm(request.user, Perm.RUN_SCREENING)
+    regions = _rule_regions(request.user, entry)
     codes = scope_codes(request.user)
     region = (request.POST.get("region") or (codes[0] if codes else "")).strip()
     trial, trial_error = None, ""
     if request.method == "POST":
         action = request.POST.get("action", "save")
         if not (can_edit if action == "save" else can_try):
-            raise PermissionDenied("预警规则全省统一，由省级管理人员维护")
+            raise PermissionDenied("全省统一的预警规则由省级管理人员维护，县级只能维护本县的规则")
         taken = {e.rule.code for e in selectors.rule_entries()}
-        form = RuleForm(request.POST, code=code, taken=taken)
+        form = RuleForm(request.POST, code=code, taken=taken, regions=regions)
         if form.is_valid():
             data = form.cleaned_data
             if action == "save":
@@ -210,9 +214,9 @@ def rule_detail(request, code: str | None = None):
             except PermissionDenied as exc:
                 trial_error = str(exc)
     elif entry:
-        form = RuleForm.of(entry.rule, entry.is_active)
-    else:
-        form = RuleForm(initial={"is_active": True})
+        form = RuleForm.of(entry.rule, entry.is_active, regions=regions)
+    else:  # a new rule: for the province where the user keeps its rules, else for their first region
+        form = RuleForm(initial={"is_active": True, "applies_to": regions[0][0]}, regions=regions)
     if not (can_edit or can_try):
         for field in form.fields.values():
             field.disabled = True
@@ -235,12 +239,28 @@ def rule_detail(request, code: str | None = None):
     )
 
 
+def _rule_regions(user, entry) -> list[tuple[str, str]]:
+    """The regions a rule may be kept for, as the user may choose them: the whole province (a province-level
+    manager) and each of the user's regions (its managers); the rule's own region too, to show it."""
+    codes = [c for c in scope_codes(user) if can_edit_rules(user, c)]
+    names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
+    out = [("", _("全省"))] if can_edit_rules(user, "") else []
+    out += [(c, f"{names.get(c, c)}（{c}）") for c in codes if len(c) > 2]
+    own = entry.rule.region if entry else None
+    if own is not None and own not in {c for c, _label in out}:
+        out.insert(0, (own, own or _("全省")))
+    return out or [("", _("全省"))]
+
+
 @login_required
 @require_POST
 def rule_restore(request, code: str):
     """Put an earlier version (0: the built-in default) back in force, as a new version."""
-    if not can_edit_rules(request.user):
-        raise PermissionDenied("预警规则全省统一，由省级管理人员维护")
+    entry = selectors.rule_entry(code)
+    if not selectors.rule_concerns(request.user, entry):
+        raise Http404(f"没有规则 {code}")
+    if not can_edit_rules(request.user, entry.rule.region):
+        raise PermissionDenied("全省统一的预警规则由省级管理人员维护，县级只能维护本县的规则")
     try:
         version = int(request.POST.get("version", ""))
         row = screening_rule_restore(actor=request.user, code=code, version=version)

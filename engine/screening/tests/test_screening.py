@@ -235,6 +235,29 @@ def test_every_column_a_rule_may_name_is_documented():
     assert not any("\u4e00" <= ch <= "\u9fff" for t in PARAMETER_TITLES_EN.values() for ch in t)
 
 
+def test_a_regional_rule_fires_only_in_its_region(inputs):
+    """A county's (here a township's) own trigger: the same condition, only on the households of its region."""
+    villages = inputs["households"].column("village_code").to_pylist()
+    township = villages[0][:9]
+    everywhere = Rule(
+        "local_ill", "本地：有患病成员", "01", "hard", "ill_count >= 1", "", "{ill_count:.0f} 人患病"
+    )
+    local = replace(everywhere, region=township)
+    fired = {}
+    for rule in (everywhere, local):
+        grades = screen(inputs, AS_OF, rules=[rule], explain_later=True).grades
+        fired[rule.region] = {
+            v for v, f in zip(grades.column("village_code").to_pylist(), grades.column("fired_rules").to_pylist(),
+                              strict=True) if f == "local_ill"
+        }  # fmt: skip
+    assert fired[township] == {v for v in fired[""] if v.startswith(township)}
+    assert fired[township] and fired[""] - fired[township]  # it fires elsewhere without its region
+    for bad in ("52052", "abc", "5205260010011"):
+        with pytest.raises(RuleError, match="适用地区") as raised:
+            validate(replace(local, region=bad))
+        assert raised.value.field == "region"
+
+
 def test_a_custom_rule_changes_grades(inputs, result):
     rule = Rule("all_students", "有在校生", "09", "severe", "students > 0", "", "有在校生 {students:.0f} 人")
     extra = screen(inputs, AS_OF, rules=[*DEFAULT_RULES, rule])

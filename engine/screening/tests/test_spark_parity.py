@@ -66,9 +66,16 @@ def _features(result) -> list[dict]:
 
 
 def test_duckdb_and_spark_agree(inputs, spark):
+    from engine.screening import DEFAULT_RULES, Rule
+
     as_of = date(2024, 9, 30)
-    duck = screen(inputs, as_of, with_features=True)
-    sparked = screen(inputs, as_of, with_features=True, backend=SparkBackend(spark))
+    township = inputs["households"].column("village_code")[0].as_py()[:9]
+    local = Rule("local_ill", "乡镇自定：患病", "01", "hard", "ill_count >= 1", "", "{ill_count:.0f} 人患病",
+                 region=township)  # fmt: skip
+    rules = [*DEFAULT_RULES, local]  # a region's own trigger too: its region test is SQL of its own
+    duck = screen(inputs, as_of, with_features=True, rules=rules)
+    sparked = screen(inputs, as_of, with_features=True, backend=SparkBackend(spark), rules=rules)
+    assert any("local_ill" in (f or "") for f in duck.grades.column("fired_rules").to_pylist())
     counts = duck.counts()
     assert counts["red"] > 0 and counts["yellow"] > 0 and counts["green"] > 0
     assert sparked.grades.to_pylist() == duck.grades.to_pylist()  # ids, grades, scores to the last bit

@@ -91,8 +91,11 @@ def test_parameters_only_in_own_region_and_validated(client, make_user, villages
     page = client.post(url, {"name": "monitoring_line", "region_code": county, "value": "-1"}, follow=True)
     assert "超出范围" in page.content.decode()
     assert ScreeningParameter.objects.get(region_code=county).value == 9100
-    # a county admin may not change the province's rules (trying one in the county is allowed: test_whatif)
-    assert client.post(reverse("screening:rule_new"), {"code": "x", "action": "save"}).status_code == 403
+    # a county admin may not change the province's rules (trying one in the county is allowed: test_whatif; a
+    # rule of the county's own is: test_a_county_keeps_its_own_triggers_and_only_them)
+    province_wide = {**RULE, "code": "x", "applies_to": ""}
+    refused = client.post(reverse("screening:rule_new"), province_wide).content.decode()
+    assert "适用地区" in refused and "is-invalid" in refused  # the province is not among its choices
     url = reverse("screening:rule_detail", args=["medical_annual"])
     assert client.post(url, {"action": "save"}).status_code == 403
     assert (
@@ -361,3 +364,67 @@ def test_the_inbox_shows_the_latest_run_without_its_whole_region_counts(client, 
     page = client.get(reverse("screening:inbox")).content.decode()
     assert "2026-06-30" in page and "评分：风险指数" in page
     assert "987654" not in page and "4321" not in page and "9999" not in page
+
+
+def test_a_county_keeps_its_own_triggers_and_only_them(client, make_user, villages):
+    """A county administrator adds a trigger for the county (it fires only there), edits it, cannot make it
+    province-wide or another county's, and cannot save the province's triggers; another county neither lists nor
+    opens it; the province manager keeps every trigger."""
+    from django.core.exceptions import PermissionDenied
+
+    from engine.screening import DEFAULT_RULES
+    from guardline.regions.models import Region
+    from guardline.screening.services import rules_in_force, screening_rule_save
+
+    county = villages["A"].code[:6]
+    Region.objects.get_or_create(
+        code="520525", defaults={"name": "纳雍县", "level": 3, "parent_id": county[:4]}
+    )
+    admin = make_user("rules_county", Role.COUNTY_ADMIN, county)
+    other = make_user("rules_other", Role.COUNTY_ADMIN, "520525")
+    client.login(username="rules_county", password=PASSWORD)
+    catalogue = client.get(reverse("screening:catalogue")).content.decode()
+    assert reverse("screening:rule_new") in catalogue  # a county keeps rules of its own
+    new = client.get(reverse("screening:rule_new")).content.decode()
+    assert (
+        f'value="{county}" selected' in new and '<option value="">' not in new
+    )  # for the county, not the province
+    url = reverse("screening:rule_new")
+    assert "适用地区" in client.post(url, {**RULE, "applies_to": ""}).content.decode()  # blank: not offered
+    assert (
+        client.post(url, {**RULE, "applies_to": "520525"}).status_code == 200
+    )  # another county: not offered
+    assert not ScreeningRule.objects.exists()
+    made = client.post(url, {**RULE, "code": "county_jobs", "applies_to": county})
+    assert made.status_code == 302
+    row = ScreeningRule.objects.get(code="county_jobs")
+    assert row.region_code == county
+    assert next(r for r in rules_in_force() if r.code == "county_jobs").region == county
+    page_url = reverse("screening:rule_detail", args=["county_jobs"])
+    edit = {**RULE, "condition": "job_losses_12m >= 1", "applies_to": county}
+    assert client.post(page_url, edit).status_code == 302
+    assert ScreeningRule.objects.filter(code="county_jobs").count() == 2
+    # the province's triggers: tried, not saved
+    medical = next(r for r in DEFAULT_RULES if r.code == "medical_annual")
+    assert client.post(reverse("screening:rule_detail", args=["medical_annual"]), {**edit}).status_code == 403
+    with pytest.raises(PermissionDenied):
+        screening_rule_save(actor=admin, rule=medical, note="县里改省规则")
+    from dataclasses import replace
+
+    own = next(r for r in rules_in_force() if r.code == "county_jobs")
+    for region in ("", "520525"):  # not out of the county, by the service either
+        with pytest.raises(PermissionDenied):
+            screening_rule_save(actor=admin, rule=replace(own, region=region))
+    # another county: not listed, not opened, not saved
+    from django.test import Client
+
+    elsewhere = Client()  # (the first user's flash messages stay with the first client)
+    elsewhere.login(username="rules_other", password=PASSWORD)
+    assert "county_jobs" not in elsewhere.get(reverse("screening:catalogue")).content.decode()
+    assert elsewhere.get(page_url).status_code == 404
+    with pytest.raises(PermissionDenied):
+        screening_rule_save(actor=other, rule=replace(own, region="520525"))
+    # the province manager keeps it too, and may make it province-wide
+    prov = make_user("rules_prov", Role.PROVINCE_OFFICER, "52")
+    screening_rule_save(actor=prov, rule=replace(own, region=""), note="推广到全省")
+    assert next(r for r in rules_in_force() if r.code == "county_jobs").region == ""
