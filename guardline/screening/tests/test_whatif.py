@@ -161,14 +161,19 @@ def test_a_rules_trial_equals_a_real_rescreen_after_saving_it(province_officer, 
         assert trial.examples and all("人患病" in x["reason"] for x in trial.examples)
 
 
+def _trial_form(rule) -> dict:
+    """The rule page's form, `rule` edited to a lower threshold, to try on the county."""
+    return {"title": rule.title_zh, "risk_type": rule.risk_type, "severity": rule.severity,
+            "condition": "med_oop_12m > 2000", "signal_date": rule.signal_date, "reason": rule.reason,
+            "sources": list(rule.sources), "is_active": "on", "region": COUNTY, "action": "try"}  # fmt: skip
+
+
 def test_a_county_admin_tries_a_rule_in_the_county_but_cannot_save_it(client, county_admin):
     from engine.screening import DEFAULT_RULES
     from guardline.screening.models import ScreeningRule
 
     medical = next(r for r in DEFAULT_RULES if r.code == "medical_annual")
-    form = {"title": medical.title_zh, "risk_type": medical.risk_type, "severity": medical.severity,
-            "condition": "med_oop_12m > 2000", "signal_date": medical.signal_date, "reason": medical.reason,
-            "sources": list(medical.sources), "is_active": "on", "region": COUNTY, "action": "try"}  # fmt: skip
+    form = _trial_form(medical)
     client.force_login(county_admin)
     url = "/warnings/rules/medical_annual/"
     page = client.post(url, form).content.decode()
@@ -222,9 +227,7 @@ def test_a_rule_trial_on_a_large_region_runs_in_the_background(client, province_
     from guardline.screening.whatif import rule_whatif
 
     medical = next(r for r in DEFAULT_RULES if r.code == "medical_annual")
-    form = {"title": medical.title_zh, "risk_type": medical.risk_type, "severity": medical.severity,
-            "condition": "med_oop_12m > 2000", "signal_date": medical.signal_date, "reason": medical.reason,
-            "sources": list(medical.sources), "is_active": "on", "region": COUNTY, "action": "try"}  # fmt: skip
+    form = _trial_form(medical)
     client.force_login(province_officer)
     with _small_page_limit():
         page = client.post("/warnings/rules/medical_annual/", form)
