@@ -28,6 +28,7 @@ from .forms import RuleForm
 from .models import Grade, ScreeningParameter, ScreeningRule, response_clock
 from .services import (
     can_edit_rules,
+    screening_model,
     screening_parameter_clear,
     screening_parameter_set,
     screening_rule_restore,
@@ -87,6 +88,29 @@ def run_start(request):
     return redirect("ingest:job_detail", pk=job.pk)
 
 
+def _scorer(model, note: str) -> dict:
+    """What grades beyond the triggers, for the catalogue: the index, or the configured learned model, with the
+    held-out comparison that decides between them (the model grades only where it beats the index)."""
+    if model is None:
+        return {"model": False, "note": note}
+    held = model.meta.get("held_out", {})
+    return {
+        "model": True,
+        "in_use": model.beats_index,
+        "name": model.meta.get("name", ""),
+        "rule": model.meta.get("rule", ""),
+        "training_dates": model.meta.get("training", {}).get("dates", []),
+        "held_dates": held.get("dates", []),
+        "samples": held.get("samples"),
+        "positives": held.get("positives"),
+        "workload": held.get("workload", 0.05),
+        "rows": [
+            {"scorer": label, **{k: held.get(key, {}).get(k) for k in ("auc", "recall_at_workload")}}
+            for key, label in (("model", _("学习模型")), ("index", _("风险指数")))
+        ],
+    }
+
+
 def _parameter_docs() -> list[tuple]:
     """Each parameter with its reference entry (English title and unit for the English page)."""
     return [(p, PARAMETER_DOCS[f"p_{p.name}"]) for p in PARAMETERS]
@@ -104,6 +128,7 @@ def catalogue(request):
          "max_points": 100 * weights[f"w_{i.code}"] / total, "risk": RISK_CODES.get(i.risk_type, i.risk_type)}
         for i in INDICATORS
     ]  # fmt: skip
+    model, model_note = screening_model()
     rules = [e for e in selectors.rule_entries() if selectors.rule_concerns(request.user, e)]
     fires = selectors.rule_firing_counts(request.user)
     for entry in rules:
@@ -115,6 +140,7 @@ def catalogue(request):
             "indicators": indicators,
             "parameters": _parameter_docs(),
             "rules": rules,
+            "scorer": _scorer(model, model_note),
             "risk_codes": RISK_CODES,
             "can_manage": has_perm(request.user, Perm.MANAGE_SCREENING),
             "can_edit_rules": can_edit_rules(request.user),

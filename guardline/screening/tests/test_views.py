@@ -428,3 +428,23 @@ def test_a_county_keeps_its_own_triggers_and_only_them(client, make_user, villag
     prov = make_user("rules_prov", Role.PROVINCE_OFFICER, "52")
     screening_rule_save(actor=prov, rule=replace(own, region=""), note="推广到全省")
     assert next(r for r in rules_in_force() if r.code == "county_jobs").region == ""
+
+
+@pytest.mark.parametrize("beats", [True, False])
+def test_the_catalogue_reports_the_learned_models_comparison(client, cadre_a, tmp_path, settings, beats):
+    """Issue 4: the model is used only if it beats the index on held-out data, and the comparison is reported."""
+    from guardline.screening.tests.test_screening_run import _tiny_model
+
+    client.login(username="cadre_a", password=PASSWORD)
+    plain = client.get(reverse("screening:catalogue")).content.decode()
+    assert "由风险指数评分（未配置学习模型" in plain
+    settings.GUARDLINE = {
+        **settings.GUARDLINE,
+        "SCREENING_MODEL": str(_tiny_model(tmp_path / "m", beats=beats)),
+    }
+    page = (
+        client.get(reverse("screening:catalogue")).content.decode().split('id="scorer"')[1].split("</div>")[0]
+    )
+    assert "tiny" in page and "0.900" in page and "0.800" in page  # held-out AUC of the model and the index
+    assert ("在用：留出数据上优于风险指数" in page) is beats
+    assert ("未采用：留出数据上未优于风险指数" in page) is not beats
