@@ -55,6 +55,7 @@ class RuleForm(forms.Form):
         *args,
         code: str | None = None,
         taken: set[str] | frozenset[str] = frozenset(),
+        visible: set[str] | frozenset[str] | None = None,
         regions: list[tuple[str, str]] | None = None,
         **kwargs,
     ):
@@ -64,6 +65,7 @@ class RuleForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fixed_code = code
         self.taken = taken
+        self.visible = taken if visible is None else visible  # the taken codes whose rules the user may open
         if regions is not None:
             self.fields["applies_to"].choices = regions
             # without the whole province among them, a region must be chosen (blank would mean the province)
@@ -92,8 +94,10 @@ class RuleForm(forms.Form):
             return self.fixed_code
         if not NEW_CODE.match(code):
             raise forms.ValidationError(_("小写字母开头，只用小写字母、数字和下划线，不超过40个字符"))
-        if code in self.taken:
+        if code in self.taken and code in self.visible:
             raise forms.ValidationError(_("规则代码已存在：请在该规则的页面上修改"))
+        if code in self.taken:  # another region's own rule: its page is not this user's to open
+            raise forms.ValidationError(_("规则代码已被其他地区的规则使用，请换一个"))
         return code
 
     @classmethod

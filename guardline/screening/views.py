@@ -218,8 +218,10 @@ def rule_detail(request, code: str | None = None):
         action = request.POST.get("action", "save")
         if not (can_edit if action == "save" else can_try):
             raise PermissionDenied("全省统一的预警规则由省级管理人员维护，县级只能维护本县的规则")
-        taken = {e.rule.code for e in selectors.rule_entries()}
-        form = RuleForm(request.POST, code=code, taken=taken, regions=regions)
+        entries = selectors.rule_entries()
+        taken = {e.rule.code for e in entries}
+        visible = {e.rule.code for e in entries if selectors.rule_concerns(request.user, e)}
+        form = RuleForm(request.POST, code=code, taken=taken, visible=visible, regions=regions)
         if form.is_valid():
             data = form.cleaned_data
             if action == "save":

@@ -422,6 +422,10 @@ def test_a_county_keeps_its_own_triggers_and_only_them(client, make_user, villag
     elsewhere.login(username="rules_other", password=PASSWORD)
     assert "county_jobs" not in elsewhere.get(reverse("screening:catalogue")).content.decode()
     assert elsewhere.get(page_url).status_code == 404
+    again = elsewhere.post(
+        reverse("screening:rule_new"), {**RULE, "code": "county_jobs", "applies_to": "520525"}
+    )
+    assert "已被其他地区的规则使用" in again.content.decode()  # not sent to a page it cannot open
     with pytest.raises(PermissionDenied):
         screening_rule_save(actor=other, rule=replace(own, region="520525"))
     # the province manager keeps it too, and may make it province-wide
