@@ -176,6 +176,7 @@ TABLE: dict[str, Entry] = {
     "screening:whatif": same(perms(Perm.RUN_SCREENING)),
     # a background what-if's page: its creator's alone, like an import's job
     "screening:whatif_job": same(Rule(LOGIN), pk="whatif_job"),
+    "screening:whatif_job_cancel": post_only(Rule(LOGIN), pk="whatif_job"),
     # cases
     "cases:inbox": same(perms(HANDLE)),
     "cases:pull_warnings": post_only(perms(HANDLE)),

@@ -42,21 +42,24 @@ def screening_run_task(job_id: int) -> None:
 def whatif_task(job_id: int) -> None:
     """A policy what-if or a rule's trial on a region too large to grade inside a web request (whatif.in_background),
     with its stages as the Job's progress and the result's summary (WhatIf.summary) as the Job's result. Nothing is
-    written but the Job: a re-run after a worker died grades again."""
+    written but the Job: a re-run after a worker died grades again. Cancelled by its user (whatif_job_cancel), it
+    does not start, or stops at its next stage."""
     from django.core.exceptions import PermissionDenied, ValidationError
 
     from engine.screening import Rule
 
-    from .whatif import policy_whatif, rule_whatif
+    from .whatif import policy_whatif, rule_whatif, whatif_job_cancelled
 
     job = Job.objects.get(pk=job_id)
-    if job_is_done(job):
+    if job_is_done(job) or whatif_job_cancelled(job):
         return
     params = job.params
     user = User.objects.filter(pk=params.get("user_id"), is_active=True).first()
     job_start(job)
 
     def progress(stage: str, done: int, total: int) -> None:
+        if whatif_job_cancelled(job):
+            raise _Cancelled
         job_progress(job, done, total, stage)
 
     try:
@@ -75,16 +78,21 @@ def whatif_task(job_id: int) -> None:
             out = policy_whatif(
                 user=user, region=params["region"], changes=params["changes"], progress=progress
             )
-    except (
-        PermissionDenied,
-        ValidationError,
-    ) as exc:  # the user's rights or the input changed since queueing
+    except _Cancelled:
+        return
+    except (PermissionDenied, ValidationError) as exc:
+        # the user's rights or the input changed since it was queued
         job_finish(job, error="；".join(getattr(exc, "messages", [str(exc)])))
         return
     except Exception as exc:  # shown on the job page
         job_finish(job, error=f"{type(exc).__name__}: {exc}")
         raise
-    job_finish(job, result=out.summary())
+    if not whatif_job_cancelled(job):  # (cancelled after its last stage: it stays cancelled)
+        job_finish(job, result=out.summary())
+
+
+class _Cancelled(Exception):
+    """Raised at a stage of a what-if whose user cancelled it."""
 
 
 def _refresh_aggregates() -> None:

@@ -13,4 +13,5 @@ urlpatterns = [
     path("rules/<slug:code>/restore/", views.rule_restore, name="rule_restore"),
     path("whatif/", views.whatif, name="whatif"),
     path("whatif/jobs/<int:pk>/", views.whatif_job, name="whatif_job"),
+    path("whatif/jobs/<int:pk>/cancel/", views.whatif_job_cancel, name="whatif_job_cancel"),
 ]

@@ -352,3 +352,13 @@ def whatif_job(request, pk: int):
     if request.headers.get("HX-Request"):
         return render(request, "screening/_whatif_job.html", context)
     return render(request, "screening/whatif_job.html", context)
+
+
+@login_required
+@require_POST
+def whatif_job_cancel(request, pk: int):
+    """Cancel one of the user's background what-ifs or rule trials that has not finished."""
+    job = selectors.whatif_job_get(request.user, pk)
+    if whatifs.whatif_job_cancel(user=request.user, job=job):
+        messages.success(request, "试算已取消")
+    return redirect("screening:whatif_job", pk=pk)

@@ -217,6 +217,26 @@ def rule_whatif_enqueue(*, user, region: str, rule: Rule, is_active: bool = True
     return _enqueue(user, "rule_trial", {"region": region, "rule": asdict(rule), "is_active": is_active})
 
 
+CANCELLED = "已由提交人取消"
+
+
+def whatif_job_cancel(*, user, job: Job) -> bool:
+    """Cancel a background what-if or rule trial of the user's that has not finished: it is marked failed with
+    the reason at once; a queued one never starts, a running one stops at its next stage (whatif_task). False when
+    it had finished already. Nothing else was written by it, so nothing is undone."""
+    if job.created_by_id != user.pk:
+        raise PermissionDenied("只能取消本人提交的试算")
+    return bool(
+        Job.objects.filter(pk=job.pk, status__in=(Job.Status.QUEUED, Job.Status.RUNNING)).update(
+            status=Job.Status.FAILED, error=CANCELLED, finished_at=timezone.now()
+        )
+    )
+
+
+def whatif_job_cancelled(job: Job) -> bool:
+    return Job.objects.filter(pk=job.pk, status=Job.Status.FAILED, error=CANCELLED).exists()
+
+
 def _enqueue(user, kind: str, params: dict) -> Job:
     from .tasks import whatif_task
 

@@ -261,3 +261,47 @@ def test_a_background_trial_whose_user_lost_the_region_fails_with_the_reason(cou
     whatif_task.call(job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and "不在您的管辖范围内" in job.error
+
+
+def test_a_background_trial_is_cancelled_by_its_user_before_or_while_it_runs(
+    client, county_admin, make_user, monkeypatch
+):
+    from guardline.core.models import Job
+    from guardline.core.services import job_create
+    from guardline.screening import whatif
+    from guardline.screening.tasks import whatif_task
+
+    def queued() -> Job:  # as the page queues it, before a worker takes it
+        params = {"user_id": county_admin.pk, "region": COUNTY, "changes": {"grade_yellow": 15}}
+        return job_create(kind="whatif", user=county_admin, params=params)
+
+    job = queued()
+    other = make_user("wi_canceller", Role.COUNTY_ADMIN, COUNTY)
+    client.force_login(other)
+    assert client.post(f"/warnings/whatif/jobs/{job.pk}/cancel/").status_code == 404  # not theirs
+    client.force_login(county_admin)
+    assert 'id="whatif-cancel"' in client.get(f"/warnings/whatif/jobs/{job.pk}/").content.decode()
+    assert client.post(f"/warnings/whatif/jobs/{job.pk}/cancel/").status_code == 302
+    whatif_task.call(job.pk)  # the worker takes it later: it does not start
+    job.refresh_from_db()
+    assert (job.status, job.error, job.result, job.started_at) == ("failed", whatif.CANCELLED, {}, None)
+
+    running = queued()
+    reading = whatif._region_inputs
+
+    def cancelled_meanwhile(region, as_of):  # the user cancels while the worker reads the registry
+        whatif.whatif_job_cancel(user=county_admin, job=running)
+        return reading(region, as_of)
+
+    monkeypatch.setattr(whatif, "_region_inputs", cancelled_meanwhile)
+    whatif_task.call(running.pk)
+    running.refresh_from_db()
+    assert (running.status, running.error, running.result) == ("failed", whatif.CANCELLED, {})
+    assert running.stage == "读取台账"  # stopped at the next stage
+    monkeypatch.undo()
+
+    done = queued()
+    whatif_task.call(done.pk)
+    assert not whatif.whatif_job_cancel(user=county_admin, job=done)  # finished: nothing to cancel
+    done.refresh_from_db()
+    assert done.status == "done" and done.result["households"] > 0
