@@ -317,11 +317,10 @@ def grade_variants(
     index, as there). Nothing is explained."""
     runner = DuckDBBackend()
     window = steps.Window.at(as_of, income_year)
-    by_model = model is not None and model.beats_index
-    features = model.features if model is not None and by_model else []
-    keep = ["household_id", "household_no", "village_code", "score", *features]
-    score, grade = ("m.model_score", "m.model_grade") if by_model else ("score", "grade")
-    src = "scored JOIN model_scores AS m USING (household_id)" if by_model else "scored"
+    scoring = model if model is not None and model.beats_index else None  # as in `screen`
+    keep = ["household_id", "household_no", "village_code", "score", *(scoring.features if scoring else [])]
+    score, grade = ("m.model_score", "m.model_grade") if scoring else ("score", "grade")
+    src = "scored JOIN model_scores AS m USING (household_id)" if scoring else "scored"
     try:
         for name in SCHEMAS:
             runner.load(name, conform(name, inputs[name]))
@@ -336,8 +335,8 @@ def grade_variants(
             runner.drop(["params", "scored", "model_scores"])
             runner.load("params", resolve(villages, overrides, as_of.year, default_weights()))
             runner.run("scored", steps.scored(compiled(list(rules)), keep))
-            if model is not None and by_model:
-                _model_scores(runner, model, list(rules))
+            if scoring:
+                _model_scores(runner, scoring, list(rules))
             out.append(
                 runner.query(
                     f"SELECT household_id, household_no, village_code, {score} AS score, {grade} AS grade, "

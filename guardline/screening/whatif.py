@@ -72,9 +72,8 @@ class WhatIf:
         province's can run to hundreds of thousands)."""
         out = {k: v for k, v in asdict(self).items() if k not in ("entering", "leaving")}
         out = {**out, "entering_count": self.entering_count, "leaving_count": self.leaving_count}
-        return json.loads(
-            json.dumps(out, default=str)
-        )  # grade labels are lazy strings (whatif_job re-labels)
+        # The grade labels are lazy translations: stored as text here, labelled again for the reader (whatif_job).
+        return json.loads(json.dumps(out, default=str))
 
 
 @dataclass
