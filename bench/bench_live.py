@@ -17,6 +17,11 @@ warning are visible to every reader from then on) − the time the event row was
 arrival; the request itself adds the few ms measured by bench_api.py). Both are the database's own timestamps, read
 after the load: each push enqueues one task with its household, so an event is matched to the first task for its
 household enqueued after it. Goal (issue 4): p99 < 1 s, no errors. Prints one JSON line.
+
+Beside long work (`--county-runs SECONDS`): a county's full screening run is queued every SECONDS during the load,
+as the county's page or a scheduler would queue it, so the worker spends part of the minute on it. With one worker
+the live re-screens wait behind each county run; `--live-worker` starts a second worker reserved for the live
+path's queue (`db_worker --queue-name live`, the first one `--exclude-queues live`), as README → Workers advises.
 """
 
 from __future__ import annotations
@@ -81,6 +86,40 @@ def wait_idle(database: Path, seconds: float) -> None:
         if not pending:
             return
         time.sleep(0.2)
+
+
+# Queues a county run (a Job and its task, as the inbox's "run now" does) every `interval` seconds until killed.
+COUNTY_RUNS = """
+import sys, time
+import django
+django.setup()
+from guardline.core.services import job_create
+from guardline.screening.tasks import screening_run_task
+interval = float(sys.argv[1])
+while True:
+    time.sleep(interval)
+    screening_run_task.enqueue(job_create(kind="screening", user=None, params={}).pk)
+"""
+
+
+def worker_process(env: dict[str, str], interval: float, log, *queues: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from config.cli import main; main()", "db_worker", "--no-startup-delay",
+         "--interval", str(interval), *queues],
+        env=env, cwd=ROOT, stdout=log, stderr=log,
+    )  # fmt: skip
+
+
+def county_runs_done(database: Path, since: float) -> tuple[int, float]:
+    """How many county runs finished after `since`, and their median length in seconds."""
+    with sqlite3.connect(database) as con:
+        rows = con.execute(
+            "SELECT started_at, finished_at FROM screening_screeningrun WHERE scope = '' AND status = 'done'"
+        ).fetchall()
+    lengths = sorted(
+        (_ts(f) or 0) - (_ts(s) or 0) for s, f in rows if (_ts(s) or 0) >= since and f is not None
+    )
+    return len(lengths), round(lengths[len(lengths) // 2], 2) if lengths else -1.0
 
 
 def _ts(value: str | None) -> float | None:
@@ -163,6 +202,15 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=1.0, help="db_worker polling interval (s)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", type=Path, default=Path("/tmp/guardline-bench-live"))
+    parser.add_argument(
+        "--county-runs",
+        type=float,
+        default=0,
+        help="queue a county's full run every this many seconds (0: none)",
+    )
+    parser.add_argument(
+        "--live-worker", action="store_true", help="a second worker reserved for the live path's queue"
+    )
     args = parser.parse_args()
 
     def say(text: str) -> None:
@@ -173,13 +221,16 @@ def main() -> None:
     events = load_events(work / "county", int(args.rate * args.seconds) + 1)
     first, events = events[0], events[1:]
     tokens = create_tokens(env, {e.department for e in events})
-    log = open(work / "worker.log", "ab")  # noqa: SIM115 — handed to the worker process
-    worker = subprocess.Popen(
-        [sys.executable, "-c", "from config.cli import main; main()", "db_worker", "--no-startup-delay",
-         "--interval", str(args.interval)],
-        env=env, cwd=ROOT, stdout=log, stderr=log,
-    )  # fmt: skip
+    log = open(work / "worker.log", "ab")  # noqa: SIM115 — handed to the worker processes
+    if args.live_worker:
+        workers = [
+            worker_process(env, args.interval, log, "--exclude-queues", "live"),
+            worker_process(env, args.interval, log, "--queue-name", "live"),
+        ]
+    else:
+        workers = [worker_process(env, args.interval, log)]
     server, port = start_server(env, work, workers=args.workers, threads=1)
+    county = None
     load_avg = Path("/proc/loadavg").read_text().split()[:3]
     try:
         warm_up(port, tokens)
@@ -191,17 +242,37 @@ def main() -> None:
             f"load: {len(events):,} events at {args.rate:g}/s for {args.seconds:g}s, worker interval {args.interval}s"
         )
         since = time.time()
+        if args.county_runs:
+            county = subprocess.Popen(
+                [sys.executable, "-c", COUNTY_RUNS, str(args.county_runs)],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=log,
+            )
         result = run_load(port, events, tokens, rate=args.rate, seconds=args.seconds, concurrency=16)
-        wait_idle(work / "bench.sqlite3", 120)
+        if county is not None:
+            county.terminate()
+            county.wait(timeout=30)
+        wait_idle(work / "bench.sqlite3", 300)
     finally:
+        if county is not None and county.poll() is None:
+            county.kill()
         stop_server(server)
-        worker.terminate()
-        worker.wait(timeout=30)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=60)
+    runs, run_s = county_runs_done(work / "bench.sqlite3", since)
     summary = {
         "rate": args.rate,
         "seconds": args.seconds,
         "worker_interval_s": args.interval,
         "households": args.households,
+        "county_runs_every_s": args.county_runs,
+        "county_runs_done": runs,
+        "county_run_median_s": run_s,
+        "live_worker": args.live_worker,
         "api": result.summary(args.rate),
         **latencies(work / "bench.sqlite3", since),
         "load_average": " ".join(load_avg),

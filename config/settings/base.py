@@ -184,9 +184,15 @@ MEDIA_URL = "media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 
+# Two queues: "live" holds the live path's re-screens (an API event → its household graded within a second),
+# "default" everything else (imports, county runs, what-ifs, reports, checks), some of which take minutes. A worker
+# reserved for "live" (`guardline db_worker --queue-name live`) keeps the live path prompt while the others work;
+# `guardline db_worker` alone takes both.
+TASK_QUEUES = ["default", "live"]
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("GUARDLINE_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": TASK_QUEUES,
     }
 }
 # Workers write a heartbeat every HEARTBEAT seconds; a task left running by a worker whose process is gone (same

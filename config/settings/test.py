@@ -13,10 +13,10 @@ if "GUARDLINE_VAR_DIR" not in os.environ:
     atexit.register(shutil.rmtree, _var_dir, ignore_errors=True)
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR
+from .base import TASK_QUEUES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": TASK_QUEUES}}
 MEDIA_ROOT = Path(VAR_DIR) / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

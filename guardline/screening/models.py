@@ -80,7 +80,10 @@ class ScreeningRun(models.Model):
 
     as_of = models.DateField(_("筛查日期"))
     backend = models.CharField(max_length=10, default="duckdb")
-    scope = models.CharField(_("范围"), max_length=40, blank=True)  # "" = all, or "household:<id>"
+    scope = models.CharField(_("范围"), max_length=40, blank=True)  # "" = all, or "households:<count>"
+    # The households of a scoped run (the live path): what a run that started before it must not overwrite with
+    # older data when it writes after it (services._overtaken). None for a run over every household.
+    household_ids = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL)

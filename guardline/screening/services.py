@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -259,6 +261,7 @@ def screening_run(
             as_of=as_of,
             backend=backend,
             scope="" if household_ids is None else f"households:{len(household_ids)}",
+            household_ids=None if household_ids is None else sorted({int(i) for i in household_ids}),
             created_by=actor if getattr(actor, "pk", None) else None,
             job=job,
             rules_version=rules_fingerprint(rules),
@@ -308,9 +311,15 @@ def screening_run(
 
         with ThreadPoolExecutor(max_workers=1) as pool:
             explained = pool.submit(explained_and_stored)
+            read_at = timezone.now()
             current = writeback_services.current_grades(household_ids)
             failpoints.hit("screening_before_write")
             with write_lock(), transaction.atomic(), writeback_services.page_cache_for_bulk_write():
+                # Another run may have written while this one graded (a live re-screen beside a county's run, in
+                # another worker): what it wrote from fresher data stays, and what it changed is compared afresh.
+                writeback_services.writers_serialised()
+                overtaken = households_overtaken(run, result.grades)
+                current = writeback_services.current_refreshed(current, household_ids, read_at)
                 written: dict[str, float] = dict(read)
                 counts = writeback_services.results_write(
                     run,
@@ -320,8 +329,11 @@ def screening_run(
                     scoped=household_ids,
                     timings=written,
                     kept=result.kept,
+                    overtaken=overtaken,
                 )
                 _run_finish(run, result, counts, written, model_dir, model is not None, model_note)
+                if overtaken:
+                    run.message += f"；{len(overtaken)} 户已由更晚开始的筛查写入，未以本次较早的数据覆盖"
                 # Inside the write transaction: a kill here rolls all of it back.
                 failpoints.hit("screening_in_write")
                 run.save()
@@ -336,6 +348,22 @@ def screening_run(
     finally:
         alive.close()
     return run
+
+
+def households_overtaken(run: ScreeningRun, grades) -> list[int]:
+    """The households of `grades` that a run started after `run` has already written (it is done): that run read
+    the data later, so its grades and warnings stand. Runs are numbered in the order they start, and each reads
+    its data right after it starts. Every household, when the later run graded them all."""
+    later = ScreeningRun.objects.filter(pk__gt=run.pk, status=ScreeningRun.Status.DONE)
+    households: set[int] = set()
+    for scope, ids in later.values_list("scope", "household_ids"):
+        if not scope:
+            return grades.column("household_id").to_pylist()
+        households.update(ids or ())
+    if not households:
+        return []
+    ids = grades.column("household_id")
+    return sorted(ids.filter(pc.is_in(ids, pa.array(sorted(households), pa.int64()))).to_pylist())
 
 
 def _run_finish(

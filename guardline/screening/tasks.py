@@ -116,7 +116,11 @@ def _warnings_to_clues() -> int:
 LIVE_BATCH_HOUSEHOLDS = 5000
 
 
-@task()
+# The live path's own queue (settings.TASK_QUEUES): a worker reserved for it is never busy with a county's run.
+LIVE_QUEUE = "live"
+
+
+@task(queue_name=LIVE_QUEUE)
 def household_rescreen_task(household_ids: list[int]) -> dict:
     """The live path: events arrived for these households; grade just them again at once, together with the
     households of every other live re-screen still waiting in the database queue (those tasks are claimed here and

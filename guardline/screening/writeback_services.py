@@ -5,6 +5,7 @@ changed (RiskWarning.digest) or closed, and their change-log entries in bulk. Ca
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import time
 from collections.abc import Callable
 from itertools import repeat
@@ -56,14 +57,16 @@ def results_write(
     scoped: list[int] | None,
     timings: dict[str, float] | None = None,
     kept: pa.Table | None = None,
+    overtaken: list[int] | None = None,
 ) -> tuple[int, int, int, int]:
     """Set-based write-back: grades inserted or updated only where they changed; warnings inserted, updated where their
     content changed (RiskWarning.digest) and closed, with one executemany each, and their change-log entries in
     bulk — all in the caller's transaction. `warnings` are the engine's warnings in their stored form
     (`warnings_stored`), or what gives them once the grades are written (an explanation still running in another
     thread); `kept` (household_id, digest) the red and yellow households the engine found exactly as their open
-    warning and did not explain again (ScreenResult.kept): left as they are, not closed. Returns (opened,
-    updated, unchanged, closed)."""
+    warning and did not explain again (ScreenResult.kept): left as they are, not closed; `overtaken` the households
+    a run started after this one has written already, from fresher data (services.households_overtaken): neither
+    their grades nor their warnings are touched. Returns (opened, updated, unchanged, closed)."""
     now = timezone.now()
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
@@ -75,12 +78,15 @@ def results_write(
         timings[name] = round(time.perf_counter() - clock, 3)
         clock = time.perf_counter()
 
+    grades = _without(grades, overtaken)
     _grades_write(run, grades, current, stamp)
     lap("write_grades")
     if callable(warnings):
         warnings = warnings()
         lap("write_wait_explain")
-    rows, unchanged, gone = _warnings_to_write(warnings, _open_warnings(scoped), kept)
+    rows, unchanged, gone = _warnings_to_write(
+        _without(warnings, overtaken), _without(_open_warnings(scoped), overtaken), kept
+    )
     # New warnings, the bulk of a first run, go from Arrow columns to parameter tuples without a Python loop; the
     # constant columns are repeated, and their change-log entries' JSON was built in DuckDB.
     # The new ones come first: slices, not copies, of wide JSON rows.
@@ -169,6 +175,53 @@ def results_write(
     log_rows(opened + logs, at=now)
     lap("write_log")
     return len(fresh), len(changed), unchanged, len(closing)
+
+
+def _without(table: pa.Table, households: list[int] | None) -> pa.Table:
+    """The rows of `table` whose household_id is not one of `households`."""
+    if not households:
+        return table
+    skip = pc.is_in(table.column("household_id"), pa.array(households, pa.int64()))
+    return table.filter(pc.invert(skip))
+
+
+def writers_serialised() -> None:
+    """PostgreSQL: hold, until the caller's transaction ends, the lock every screening write-back takes, so that
+    runs write one after another there as they do on SQLite (core.locks.write_lock). What a run skips or re-reads
+    because another run wrote first (services.households_overtaken, current_refreshed) is only sound if no other
+    run writes between that check and the commit."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_WRITE_BACK_LOCK])
+
+
+_WRITE_BACK_LOCK = 0x5C2EE1  # an arbitrary key of pg_advisory_xact_lock, the same in every process
+
+# Clocks of the processes that write grades (workers on several machines) may differ by up to this much: rows
+# stamped this long before a run read the stored grades are read again too.
+CLOCK_MARGIN_SECONDS = 30
+
+
+def current_refreshed(current: pa.Table, household_ids: list[int] | None, read_at) -> pa.Table:
+    """`current` (current_grades, read before the write transaction) with the rows written since `read_at` (less
+    CLOCK_MARGIN_SECONDS) read again, in the write transaction. Another run that wrote a household in between
+    would otherwise leave the grade it wrote in place wherever this run's grade equals the one read before."""
+    table = connection.ops.quote_name(HouseholdGrade._meta.db_table)
+    since = read_at - dt.timedelta(seconds=CLOCK_MARGIN_SECONDS)
+    sql = f"SELECT household_id, grade, score, rules FROM {table} WHERE updated_at >= %s"
+    params: list[Any] = [connection.ops.adapt_datetimefield_value(since)]
+    if household_ids is not None:
+        sql += f" AND household_id IN ({', '.join(['%s'] * len(household_ids)) or 'NULL'})"
+        params += household_ids
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return current
+    written = pa.table(
+        {f.name: pa.array([row[i] for row in rows], f.type) for i, f in enumerate(current.schema)}
+    )
+    return pa.concat_tables([_without(current, written.column("household_id").to_pylist()), written])
 
 
 # The columns of a warning row as `_warnings_to_write` gives them, in the order of the INSERT.

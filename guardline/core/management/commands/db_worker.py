@@ -35,6 +35,12 @@ class Command(DatabaseWorkerCommand):
         "are queued again"
     )
 
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        # Every queue unless told otherwise (django_tasks_db's default is "default" alone): one worker started
+        # without options runs everything, the live path's queue included (settings.TASK_QUEUES).
+        parser.set_defaults(queue_name="*")
+
     def handle(self, *args, **options):
         # django_tasks_db ignores --reload with --batch
         reloading = options.get("reload") and not options.get("batch")
