@@ -301,21 +301,6 @@ def clue_from_warning(warning, now: datetime | None = None) -> Clue:
     return _merge_duplicates(clue, now)
 
 
-def clues_pull_warnings(*, region_code: str = "", now: datetime | None = None) -> int:
-    """Every open warning (in a region, or everywhere) that is not yet in the inbox becomes a clue. Idempotent;
-    the screening run may call it after it has written its warnings."""
-    from guardline.screening.models import RiskWarning
-
-    qs = RiskWarning.objects.filter(status=RiskWarning.Status.OPEN, clues__isnull=True)
-    if region_code:
-        qs = qs.filter(village_code__startswith=region_code)
-    n = 0
-    for warning in qs.order_by("opened_at", "id").iterator():
-        clue_from_warning(warning, now)
-        n += 1
-    return n
-
-
 def _require_clue_handler(actor, clue: Clue) -> None:
     _require(actor, Perm.HANDLE_CLUES)
     require_scope(actor, clue.village_code)

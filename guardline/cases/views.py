@@ -32,7 +32,7 @@ from guardline.regions.models import Region
 from guardline.regions.selectors import regions_for_user
 from guardline.registry.models import Household
 
-from . import clocks, procedure, selectors, services
+from . import clocks, procedure, pull_services, selectors, services
 from .forms import DeclarationForm, VisitReportForm, clean_text
 from .models import Clue, Evidence, Holiday
 from .procedure import ACTION_LABELS, STATE_LABELS, Action, ProcedureError, State
@@ -168,7 +168,7 @@ def inbox(request):
 @require_POST
 def pull_warnings(request):
     _require(request.user, Perm.HANDLE_CLUES)
-    n = sum(services.clues_pull_warnings(region_code=code) for code in scope_codes(request.user))
+    n = sum(pull_services.clues_pull_warnings(region_code=code) for code in scope_codes(request.user))
     messages.success(request, f"已从预警生成 {n} 条线索")
     return redirect("cases:inbox")
 

@@ -102,13 +102,14 @@ def _refresh_aggregates() -> None:
     aggregates_refresh_task.enqueue()
 
 
-def _warnings_to_clues() -> int:
-    """Open warnings land in the clue inbox (cases app) unless GUARDLINE["WARNINGS_TO_CLUES"] is off."""
+def _warnings_to_clues(household_ids: list[int] | None = None) -> int:
+    """Open warnings (of these households, or all) land in the clue inbox (cases app) unless
+    GUARDLINE["WARNINGS_TO_CLUES"] is off."""
     if not settings.GUARDLINE.get("WARNINGS_TO_CLUES", True):
         return 0
-    from guardline.cases.services import clues_pull_warnings
+    from guardline.cases.pull_services import clues_pull_warnings
 
-    return clues_pull_warnings()
+    return clues_pull_warnings(household_ids=household_ids)
 
 
 # One live re-screen costs about the same for one household as for a thousand (a fixed cost of compiling and
@@ -133,7 +134,8 @@ def household_rescreen_task(household_ids: list[int]) -> dict:
         _release(merged)
         raise
     _finish(merged, run.pk)
-    _warnings_to_clues()
+    # Only these households' warnings: the rest are the county runs' to pull, and a live re-screen stays short.
+    _warnings_to_clues(sorted(ids))
     return {"run_id": run.pk, "households": len(ids), "merged_tasks": len(merged)}
 
 

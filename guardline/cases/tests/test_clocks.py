@@ -9,7 +9,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from guardline.cases import clocks, services
+from guardline.cases import clocks, pull_services, services
 from guardline.cases.models import Holiday
 from guardline.cases.workdays import Calendar
 
@@ -93,8 +93,8 @@ def test_red_warning_clue_has_the_response_clock(households, people, client):
         risk_types="01", reasons=["医疗自付超过阈值"], first_signal_date=opened.date(), opened_at=opened,
         updated_at=opened, graded_at=opened,
     )  # fmt: skip
-    assert services.clues_pull_warnings() == 1
-    assert services.clues_pull_warnings() == 0  # idempotent
+    assert pull_services.clues_pull_warnings() == 1
+    assert pull_services.clues_pull_warnings() == 0  # idempotent
     clue = warning.clues.get()
     assert clue.channel == "warning" and clue.grade == "red" and clue.received_at == opened
     kinds = {i.kind for i in overdue(people["township"])}

@@ -89,10 +89,11 @@ class Command(BaseCommand):
         then three households of the demo village — a visit report waiting in the inbox, a case at the village
         review, and a household identified last week with its plan drawn up from the recommendation."""
         from guardline.assistance import services as assistance
+        from guardline.cases import pull_services
         from guardline.cases import services as cases
         from guardline.cases.models import Case, Clue
 
-        pulled = cases.clues_pull_warnings(region_code=county)
+        pulled = pull_services.clues_pull_warnings(region_code=county)
         self.stdout.write(f"  {pulled} clues from open warnings")
         if Clue.objects.filter(description__startswith=DEMO_MARK).exists():
             return

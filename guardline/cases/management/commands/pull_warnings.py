@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from guardline.cases.services import clues_pull_warnings
+from guardline.cases.pull_services import clues_pull_warnings
 
 
 class Command(BaseCommand):
