@@ -4,6 +4,7 @@ minute for 20,000. Called after every screening run (screening.tasks) and from t
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from django.db import transaction
@@ -19,6 +20,7 @@ from .services import _receipt_no, clue_from_warning
 # Warnings per write transaction: short enough that the live API's writers, queued on the same lock, wait at most
 # a few tens of milliseconds behind one.
 PULL_BATCH = 500
+PULL_PAUSE_SECONDS = 0.02
 
 
 def clues_pull_warnings(
@@ -38,6 +40,10 @@ def clues_pull_warnings(
     pending = list(qs.order_by("opened_at", "id").values_list("pk", flat=True))
     made = 0
     for start in range(0, len(pending), PULL_BATCH):
+        if start:
+            # flock wakes every waiter and lets them race; a loop that takes the lock again at once would win
+            # nearly every time and hold the API's writers off until the whole pull is done.
+            time.sleep(PULL_PAUSE_SECONDS)
         with write_lock(), transaction.atomic():
             made += _pull(pending[start : start + PULL_BATCH], now or timezone.now())
     return made

@@ -33,6 +33,7 @@ from guardline.assistance.eligibility import months_between
 from guardline.assistance.models import Elimination, Measure
 from guardline.cases.models import Case, CaseStep, Clue
 from guardline.core.changelog import change_entry, log_changes
+from guardline.core.locks import write_lock
 from guardline.quality.models import QualityFinding
 from guardline.regions.models import MonitoringLine, Region, ancestor_codes
 from guardline.registry.models import Household, HouseholdYear, Member
@@ -438,16 +439,20 @@ def aggregates_refresh(
         if len(stock_villages) > MAX_PARTIAL_VILLAGES:
             stock_villages = None
 
-    with transaction.atomic():
-        for period in sorted(wanted):
-            village_rows = _flow(period, prefixes)
-            metrics = list(cat.FLOW_CODES)
-            if period == current and stock_villages is None:
-                village_rows.update(_stock(now, prefixes))
-                metrics += cat.STOCK_CODES
-            computed = rollup((v, period, m, x) for (v, m), x in village_rows.items())
-            if prefixes:  # only the regions inside the given ones; ancestors are re-summed below
-                computed = {k: x for k, x in computed.items() if any(k[0].startswith(p) for p in prefixes)}
+    # Each month is computed outside any transaction and written in a short one of its own, under the write lock
+    # (core.locks): on SQLite a transaction holds the database's write lock from its start, and the computing takes
+    # seconds for a province, which the live API's writers would spend waiting. A refresh stopped half-way leaves
+    # the watermark where it was, so the next one computes those months again.
+    for period in sorted(wanted):
+        village_rows = _flow(period, prefixes)
+        metrics = list(cat.FLOW_CODES)
+        if period == current and stock_villages is None:
+            village_rows.update(_stock(now, prefixes))
+            metrics += cat.STOCK_CODES
+        computed = rollup((v, period, m, x) for (v, m), x in village_rows.items())
+        if prefixes:  # only the regions inside the given ones; ancestors are re-summed below
+            computed = {k: x for k, x in computed.items() if any(k[0].startswith(p) for p in prefixes)}
+        with write_lock(), transaction.atomic():
             stored_qs = RegionMetric.objects.filter(period=period, metric__in=metrics)
             if prefixes:
                 stored_qs = stored_qs.filter(_prefix_q("region_code", prefixes))
@@ -462,6 +467,7 @@ def aggregates_refresh(
                     w, d = _resum(code, period, metrics)
                     result.written += w
                     result.deleted += d
+    with write_lock(), transaction.atomic():
         if stock_villages:
             w, d = _refresh_stock_of(sorted(stock_villages), current, now)
             result.written += w
