@@ -33,9 +33,9 @@ def screening_run_task(job_id: int) -> None:
     except Exception as exc:  # shown on the job page
         job_finish(job, error=f"{type(exc).__name__}: {exc}")
         raise
-    clues = _warnings_to_clues()
+    clues = warnings_to_clues()
     job_finish(job, result={"run_id": run.pk, "message": run.message, "clues": clues})
-    _refresh_aggregates()
+    aggregates_refresh_later()
 
 
 @task()
@@ -95,14 +95,14 @@ class _Cancelled(Exception):
     """Raised at a stage of a what-if whose user cancelled it."""
 
 
-def _refresh_aggregates() -> None:
+def aggregates_refresh_later() -> None:
     """The dashboards' aggregate table follows a full screening run (incremental, in its own task)."""
     from guardline.dashboards.tasks import aggregates_refresh_task
 
     aggregates_refresh_task.enqueue()
 
 
-def _warnings_to_clues(household_ids: list[int] | None = None) -> int:
+def warnings_to_clues(household_ids: list[int] | None = None) -> int:
     """Open warnings (of these households, or all) land in the clue inbox (cases app) unless
     GUARDLINE["WARNINGS_TO_CLUES"] is off."""
     if not settings.GUARDLINE.get("WARNINGS_TO_CLUES", True):
@@ -135,7 +135,7 @@ def household_rescreen_task(household_ids: list[int]) -> dict:
         raise
     _finish(merged, run.pk)
     # Only these households' warnings: the rest are the county runs' to pull, and a live re-screen stays short.
-    _warnings_to_clues(sorted(ids))
+    warnings_to_clues(sorted(ids))
     return {"run_id": run.pk, "households": len(ids), "merged_tasks": len(merged)}
 
 

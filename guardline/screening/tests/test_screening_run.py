@@ -4,6 +4,7 @@ closed with a reason when they no longer hold, rules and parameters as stored da
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import replace
 
@@ -236,3 +237,15 @@ def test_the_run_records_which_scorer_graded(screened_county, tmp_path):
     assert better.households == weaker.households
     w = RiskWarning.objects.filter(status=RiskWarning.Status.OPEN).first()
     assert w is not None and any(r.startswith("模型预测") for r in w.reasons)
+
+
+def test_the_command_puts_the_warnings_into_the_clue_inbox(screened_county):
+    """As the background task does: a county that screens from cron finds its warnings in the inbox."""
+    out = io.StringIO()
+    call_command("screen", stdout=out, stderr=io.StringIO())
+    open_ = RiskWarning.objects.filter(status="open")
+    assert open_.exists() and all(w.clues.count() == 1 for w in open_)
+    assert f"{open_.count()} 条预警转入线索库" in out.getvalue()
+    again = io.StringIO()
+    call_command("screen", stdout=again, stderr=io.StringIO())
+    assert "转入线索库" not in again.getvalue()

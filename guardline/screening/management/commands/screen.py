@@ -3,6 +3,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 
 from guardline.screening.services import screening_run
+from guardline.screening.tasks import aggregates_refresh_later, warnings_to_clues
 
 
 class Command(BaseCommand):
@@ -40,3 +41,10 @@ class Command(BaseCommand):
         )
         seconds = run.timings.get("total", 0)
         self.stdout.write(self.style.SUCCESS(f"{run.message} (engine {seconds:.1f}s)"))
+        # What the background task does after a run (screening.tasks), so a county that screens from cron finds
+        # its warnings in the clue inbox and its dashboards following.
+        clues = warnings_to_clues(household)
+        if clues:
+            self.stdout.write(f"{clues} 条预警转入线索库")
+        if household is None:
+            aggregates_refresh_later()
