@@ -84,11 +84,27 @@ def quality_check_run(
 
 
 def quality_check_after_import() -> None:
-    """The light hook the import services call when a batch is done: queue a check (the task worker runs it), and
-    never let a failure here fail the import."""
+    """The light hook the import services call when a batch is done: queue a check (the task worker runs it) unless
+    one is queued and not started yet — it will read this batch's rows too, and a county's set-up of a dozen files
+    would otherwise queue a dozen whole checks —, and never let a failure here fail the import."""
     try:
         from .tasks import quality_check_task
 
-        quality_check_task.enqueue()
+        if not _check_waiting(quality_check_task):
+            quality_check_task.enqueue()
     except Exception:  # pragma: no cover - the nightly run catches up
         log.exception("could not queue the data-quality check after an import")
+
+
+def _check_waiting(quality_check_task) -> bool:
+    """A check waiting in the database task queue (READY: no worker has taken it yet)."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    backend = quality_check_task.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        return False
+    waiting = DBTaskResult.objects.ready().filter(
+        backend_name=backend.alias, task_path=quality_check_task.module_path
+    )
+    return waiting.exists()
