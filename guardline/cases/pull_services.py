@@ -15,7 +15,7 @@ from guardline.core.locks import write_lock
 
 from . import clocks, procedure
 from .models import Case, Clue
-from .services import _receipt_no, clue_from_warning
+from .services import _receipt_no, clue_from_warning, warning_clue_fields, warning_clue_logged
 
 # Warnings per write transaction: short enough that the live API's writers, queued on the same lock, wait at most
 # a few tens of milliseconds behind one. With 500, a county's first pull (20,179 warnings) took 5.6 s but held the
@@ -78,25 +78,11 @@ def _pull(warning_ids: list[int], now: datetime) -> int:
     merged: list[RiskWarning] = []
     for warning in warnings:
         (merged if warning.household_id in merging else alone).append(warning)
-        merging.add(
-            warning.household_id
-        )  # a second warning of the household merges into the first one's clue
+        # a second warning of the household merges into the first one's clue
+        merging.add(warning.household_id)
     clues = Clue.objects.bulk_create(
-        [
-            Clue(
-                receipt_no=receipt,
-                channel=Clue.Channel.WARNING,
-                village_code=w.village_code,
-                household_id=w.household_id,
-                warning_id=w.pk,
-                grade=w.grade,
-                risk_types=w.risk_types[:60],
-                description="；".join(str(r) for r in w.reasons)[:2000],
-                received_at=w.opened_at,
-                verify_due=clocks.due("warning_verification", w.opened_at, calendar),
-            )
-            for w, receipt in zip(alone, _free_receipts(len(alone)), strict=True)
-        ]
+        Clue(receipt_no=receipt, **warning_clue_fields(w, calendar))
+        for w, receipt in zip(alone, _free_receipts(len(alone)), strict=True)
     )
     log_changes(
         change_entry(
@@ -105,7 +91,7 @@ def _pull(warning_ids: list[int], now: datetime) -> int:
             household_id=clue.household_id,
             action="create",
             before=None,
-            after={"channel": "warning", "warning": clue.warning_id, "grade": clue.grade},
+            after=warning_clue_logged(clue),
             actor_id=None,
         )
         for clue in clues

@@ -29,6 +29,7 @@ from guardline.registry.models import Household, Member
 from . import clocks, procedure
 from .models import Case, CaseStep, Clue, Evidence, Holiday
 from .procedure import Action, Facts, State
+from .workdays import Calendar
 
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -285,20 +286,30 @@ def clue_from_warning(warning, now: datetime | None = None) -> Clue:
     existing = Clue.objects.filter(warning=warning).first()
     if existing is not None:
         return existing
-    clue = _new_clue(
-        channel=Clue.Channel.WARNING,
-        village_code=warning.village_code,
-        household_id=warning.household_id,
-        warning=warning,
-        grade=warning.grade,
-        risk_types=warning.risk_types[:60],
-        description="；".join(str(r) for r in warning.reasons)[:2000],
-        received_at=warning.opened_at,
-        verify_due=clocks.due("warning_verification", warning.opened_at),
-    )
-    _log("clue", clue.pk, clue.household_id, "create", None,
-         {"channel": "warning", "warning": warning.pk, "grade": warning.grade}, None)  # fmt: skip
+    clue = _new_clue(**warning_clue_fields(warning))
+    _log("clue", clue.pk, clue.household_id, "create", None, warning_clue_logged(clue), None)
     return _merge_duplicates(clue, now)
+
+
+def warning_clue_fields(warning, calendar: Calendar | None = None) -> dict[str, Any]:
+    """The fields of a warning's clue (all but the receipt number). The verification clock starts when the warning
+    was raised; `calendar` saves reading the holidays again for each of many warnings."""
+    return {
+        "channel": Clue.Channel.WARNING,
+        "village_code": warning.village_code,
+        "household_id": warning.household_id,
+        "warning_id": warning.pk,
+        "grade": warning.grade,
+        "risk_types": warning.risk_types[:60],
+        "description": "；".join(str(r) for r in warning.reasons)[:2000],
+        "received_at": warning.opened_at,
+        "verify_due": clocks.due("warning_verification", warning.opened_at, calendar),
+    }
+
+
+def warning_clue_logged(clue: Clue) -> dict[str, Any]:
+    """What the change log keeps of a warning's clue when it is made."""
+    return {"channel": "warning", "warning": clue.warning_id, "grade": clue.grade}
 
 
 def _require_clue_handler(actor, clue: Clue) -> None:

@@ -43,6 +43,18 @@ class WorkerLost(Exception):
     """The worker running a task died before finishing it."""
 
 
+def task_rows(task):
+    """The rows of `task` (a django-tasks Task) in the database task queue, or None under another backend (the
+    tests' immediate one)."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    backend = task.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        return None
+    return DBTaskResult.objects.filter(backend_name=backend.alias, task_path=task.module_path)
+
+
 def _setting(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 

@@ -98,13 +98,7 @@ def quality_check_after_import() -> None:
 
 def _check_waiting(quality_check_task) -> bool:
     """A check waiting in the database task queue (READY: no worker has taken it yet)."""
-    from django_tasks_db.backend import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
+    from guardline.core.worker_services import task_rows
 
-    backend = quality_check_task.get_backend()
-    if not isinstance(backend, DatabaseBackend):
-        return False
-    waiting = DBTaskResult.objects.ready().filter(
-        backend_name=backend.alias, task_path=quality_check_task.module_path
-    )
-    return waiting.exists()
+    rows = task_rows(quality_check_task)
+    return rows is not None and rows.ready().exists()

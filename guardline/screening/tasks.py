@@ -141,17 +141,9 @@ def household_rescreen_task(household_ids: list[int]) -> dict:
 
 def _queue():
     """The django-tasks database queue of live re-screens, or None under another backend."""
-    try:
-        from django_tasks_db.backend import DatabaseBackend
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:  # pragma: no cover - the database backend is a dependency
-        return None
-    backend = household_rescreen_task.get_backend()
-    if not isinstance(backend, DatabaseBackend):
-        return None
-    return DBTaskResult.objects.filter(
-        backend_name=backend.alias, task_path=household_rescreen_task.module_path
-    )
+    from guardline.core.worker_services import task_rows
+
+    return task_rows(household_rescreen_task)
 
 
 def _claim_waiting(ids: set[int]) -> list:
