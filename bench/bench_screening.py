@@ -4,10 +4,15 @@ naive per-household implementation.
     uv run python bench/bench_screening.py                          # 1,000,000 households (+ the 10k naive run)
     uv run python bench/bench_screening.py --households 100000 --naive 2000
     uv run python bench/bench_screening.py --scaling 100000,1000000,3000000 --naive 0
+    scripts/with_postgres.sh uv run python bench/bench_screening.py --naive 0   # the same on PostgreSQL
 
 Set-up (not timed, cached): a synthetic operational SQLite database in the real Django schema, N households with
 ≈ 3.5 members, 2 income years and ≈ 12 department events each over the 12 months before the as-of date
 (bench/screening_db.py; cached under --cache keyed by N, so reruns start at once).
+
+On PostgreSQL (DATABASE_URL names a server, as scripts/with_postgres.sh sets it): the cached SQLite file's rows are
+copied into a fresh database on that server (bench/screening_pg.py; not timed) and the runs read and write there.
+The naive run stays on SQLite.
 
 Timed, in one fresh process per database (so peak RSS is this run's own, VmHWM):
   first run   `services.screening_run` (= `guardline screen`) on a database without grades or warnings: every
@@ -46,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import screening_db  # noqa: E402
+import screening_pg  # noqa: E402
 
 AS_OF = date(2025, 6, 30)
 
@@ -61,17 +67,19 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def _django(db: Path) -> None:
+def _django(db: Path, url: str = "") -> None:
     os.environ.update(screening_db.django_env(db, db.parent / "var"))
+    if url:
+        os.environ["DATABASE_URL"] = url
     import django
 
     django.setup()
 
 
 # ---------------------------------------------------------------------------------------------- set-based run
-def measure(db: Path, as_of: date) -> dict:
-    """In this (fresh) process: the first run, the re-run and the floor."""
-    _django(db)
+def measure(db: Path, as_of: date, url: str = "") -> dict:
+    """In this (fresh) process: the first run, the re-run and the floor (on PostgreSQL at `url` if given)."""
+    _django(db, url)
     from django.db import connection
 
     from guardline.screening import extract, services
@@ -127,11 +135,15 @@ def measure(db: Path, as_of: date) -> dict:
     # The next day: a day's new department events, and the screening date a day later (look-back windows move,
     # birthdays pass) — the daily case, in which some warnings change and most do not.
     day = as_of + timedelta(days=1)
-    out["next_day_events"] = screening_db.day_of_events_add(db, day, out["rows"]["events"])
+    out["next_day_events"] = (
+        screening_pg.day_of_events_add(url, day, out["rows"]["events"])
+        if url
+        else screening_db.day_of_events_add(db, day, out["rows"]["events"])
+    )
     try:
         out["next_day"] = one_run(day)
     finally:
-        screening_db.day_of_events_remove(db)
+        screening_pg.day_of_events_remove(url) if url else screening_db.day_of_events_remove(db)
     out["peak_rss_gib"] = round(vm_hwm_gib(), 2)
     out["load_average_after"] = load_average()
     return out
@@ -369,9 +381,9 @@ def naive(db: Path, as_of: date, limit: int) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------------- driver
-def child(mode: str, db: Path, as_of: date, limit: int = 0) -> dict:
+def child(mode: str, db: Path, as_of: date, limit: int = 0, url: str = "") -> dict:
     cmd = [sys.executable, __file__, "--child", mode, "--db", str(db), "--as-of", as_of.isoformat()]
-    cmd += ["--naive", str(limit)]
+    cmd += ["--naive", str(limit), "--database-url", url]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
@@ -396,10 +408,11 @@ def main() -> None:
     )
     parser.add_argument("--child", choices=["measure", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         result = (
-            measure(args.db, args.as_of)
+            measure(args.db, args.as_of, args.database_url)
             if args.child == "measure"
             else naive(args.db, args.as_of, args.naive)
         )
@@ -407,13 +420,20 @@ def main() -> None:
         return
 
     sizes = [int(s) for s in args.scaling.split(",") if s.strip()] or [args.households]
+    server = os.environ.get("DATABASE_URL", "")
+    on_postgres = server.startswith(("postgres://", "postgresql://"))
     results = []
     for n in sizes:
         db = screening_db.database(n, args.as_of, cache=args.cache, say=say)
         screening_db.reset_outputs(db)
+        url = ""
+        if on_postgres:
+            url = screening_pg.database(db, server, say=say)
+            screening_pg.reset_outputs(url)
         say(f"measuring {n:,} households (load average {load_average()})")
-        r = child("measure", db, args.as_of)
+        r = child("measure", db, args.as_of, url=url)
         r["households"] = n
+        r["database"] = screening_pg.marker(url) if url else {"database": "sqlite"}
         r["ratio_to_floor"] = round(r["first"]["total_s"] / r["floor_s"], 2)
         r["rerun_ratio_to_floor"] = round(r["rerun"]["total_s"] / r["floor_s"], 2)
         r["next_day_ratio_to_floor"] = round(r["next_day"]["total_s"] / r["floor_s"], 2)

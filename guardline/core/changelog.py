@@ -11,7 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from . import crypto
-from .bulk import insert_rows
+from .bulk import copy_wanted, insert_rows, rows_copy
 from .context import current
 from .models import ChangeLog
 
@@ -158,5 +158,8 @@ def log_rows(
     ]
     if params:
         with connection.cursor() as cursor:
-            cursor.executemany(sql, params)
+            if copy_wanted(len(params)):
+                rows_copy(cursor, ChangeLog._meta.db_table, [f.column for f in fields], params)
+            else:
+                cursor.executemany(sql, params)
     return len(params)

@@ -85,12 +85,23 @@ def _queries(
             f"disability_grade, labour_capacity, work_months, basic_medical_insured FROM {m} WHERE 1 = 1 {m_filter}"
         ),
         "household_years": (
-            f"SELECT household_id, year, wage_income, business_income, property_income, transfer_income, "
-            f"business_cost, claim_income, compliant_out_of_pocket, housing_unsafe, dropout, water_unsafe, "
+            f"SELECT household_id, year, {_money(_MONEY)}, housing_unsafe, dropout, water_unsafe, "
             f"uninsured_member, household_size FROM {y} {y_filter}"
         ),
         "events": f"{_events_select()} WHERE {ev_where}",
     }
+
+
+_MONEY = ("wage_income", "business_income", "property_income", "transfer_income", "business_cost", "claim_income",
+          "compliant_out_of_pocket")  # fmt: skip
+
+
+def _money(columns: tuple[str, ...]) -> str:
+    """Amounts (DecimalField) as the engine reads them, doubles. PostgreSQL's numeric reaches Arrow as text, which
+    costs the driver and then a parse: 0.69 s against 0.29 s for 200,000 income years."""
+    if connection.vendor != "postgresql":
+        return ", ".join(columns)
+    return ", ".join(f"CAST({c} AS DOUBLE PRECISION) AS {c}" for c in columns)
 
 
 def _events_select() -> str:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from engine import scratch
 from engine.screening.explain import DIGESTS_SCHEMA
 from engine.screening.run import collector_paused
+from guardline.core.bulk import copy_wanted, rows_copy, rows_staged
 from guardline.core.changelog import log_rows
 
 from . import extract
@@ -108,9 +109,7 @@ def results_write(
             logs.append(
                 ("warning", pk, hid, "regrade", {"grade": old_grade}, {"grade": grade, "run": run.pk})
             )
-        # The first signal of an open warning never moves later: later runs only add evidence.
-        values = (village, grade, score, risks, reasons, sources, rules, points, digest)
-        changed.append((grade, stamp, *values, signal, signal, stamp, run.pk, pk))
+        changed.append((pk, village, grade, score, risks, reasons, sources, rules, points, digest, signal))
     del rows, old_rows
     lap("write_prepare")
     table = ops.quote_name(RiskWarning._meta.db_table)
@@ -121,13 +120,13 @@ def results_write(
             # on PostgreSQL); read back with the run, they name each new warning in its change-log entry.
             cursor.execute(f"SELECT MAX(id) FROM {table}")
             (before,) = cursor.fetchone()
-            cursor.executemany(
-                f"INSERT INTO {table} (household_id, village_code, grade, score, risk_types, reasons, sources, rules, "
-                "points, digest, first_signal_date, status, opened_at, updated_at, graded_at, opened_by_run_id, "
-                "last_run_id, close_reason) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                fresh,
-            )
+            if copy_wanted(len(fresh)):
+                rows_copy(cursor, RiskWarning._meta.db_table, _INSERTED, fresh)
+            else:
+                cursor.executemany(
+                    f"INSERT INTO {table} ({', '.join(_INSERTED)}) VALUES ({', '.join(['%s'] * len(_INSERTED))})",
+                    fresh,
+                )
             cursor.execute(
                 f"SELECT household_id, id FROM {table} WHERE id > %s AND opened_by_run_id = %s",
                 [before or 0, run.pk],
@@ -145,13 +144,7 @@ def results_write(
             )
             del pk_of, fresh_households, fresh_logs
         if changed:
-            cursor.executemany(
-                f"UPDATE {table} SET graded_at = CASE WHEN grade <> %s THEN %s ELSE graded_at END, "
-                "village_code = %s, grade = %s, score = %s, risk_types = %s, reasons = %s, sources = %s, rules = %s, "
-                "points = %s, digest = %s, first_signal_date = CASE WHEN first_signal_date <= %s THEN first_signal_date "
-                "ELSE %s END, updated_at = %s, last_run_id = %s WHERE id = %s",
-                changed,
-            )
+            _warnings_update(cursor, changed, stamp, run.pk)
         score_of: dict[int, float] = {}
         if gone:
             mask = pc.is_in(grades.column("household_id"), pa.array(list(gone), pa.int64()))
@@ -165,7 +158,15 @@ def results_write(
             closing.append((RiskWarning.Status.CLOSED, stamp, stamp, run.pk, reason, pk))
             logs.append(("warning", pk, hid, "close", {"status": "open"},
                          {"status": "closed", "reason": reason, "run": run.pk}))  # fmt: skip
-        if closing:
+        if closing and copy_wanted(len(closing)):
+            rows_staged(cursor, "_warnings_closed", RiskWarning._meta.db_table, ["id", "close_reason"],
+                        [(pk, reason) for *_, reason, pk in closing])  # fmt: skip
+            cursor.execute(
+                f"UPDATE {table} AS w SET status = %s, closed_at = %s, updated_at = %s, last_run_id = %s, "
+                "close_reason = s.close_reason FROM _warnings_closed AS s WHERE w.id = s.id",
+                closing[0][:4],
+            )
+        elif closing:
             cursor.executemany(
                 f"UPDATE {table} SET status = %s, closed_at = %s, updated_at = %s, last_run_id = %s, "
                 "close_reason = %s WHERE id = %s",
@@ -175,6 +176,42 @@ def results_write(
     log_rows(opened + logs, at=now)
     lap("write_log")
     return len(fresh), len(changed), unchanged, len(closing)
+
+
+# The columns of a new warning, in the order of the rows results_write builds.
+_INSERTED = (
+    "household_id", "village_code", "grade", "score", "risk_types", "reasons", "sources", "rules", "points", "digest",
+    "first_signal_date", "status", "opened_at", "updated_at", "graded_at", "opened_by_run_id", "last_run_id",
+    "close_reason",
+)  # fmt: skip
+# What an open warning's update writes: the content the engine gave it.
+_UPDATED = ("village_code", "grade", "score", "risk_types", "reasons", "sources", "rules", "points", "digest")
+
+
+def _warnings_update(cursor, changed: list[tuple], stamp, run_pk: int) -> None:
+    """Write the open warnings whose content changed: rows of (pk, *_UPDATED, first_signal_date). The grading time
+    moves only with the grade; the first signal of an open warning never moves later (later runs only add
+    evidence)."""
+    table = connection.ops.quote_name(RiskWarning._meta.db_table)
+    if copy_wanted(len(changed)):
+        columns = ["id", *_UPDATED, "first_signal_date"]
+        rows_staged(cursor, "_warnings_changed", RiskWarning._meta.db_table, columns, changed)
+        cursor.execute(
+            f"UPDATE {table} AS w SET graded_at = CASE WHEN w.grade <> s.grade THEN %s ELSE w.graded_at END, "
+            + ", ".join(f"{c} = s.{c}" for c in _UPDATED)
+            + ", first_signal_date = CASE WHEN w.first_signal_date <= s.first_signal_date THEN w.first_signal_date "
+            "ELSE s.first_signal_date END, updated_at = %s, last_run_id = %s FROM _warnings_changed AS s "
+            "WHERE w.id = s.id",
+            [stamp, stamp, run_pk],
+        )
+        return
+    cursor.executemany(
+        f"UPDATE {table} SET graded_at = CASE WHEN grade <> %s THEN %s ELSE graded_at END, "
+        + ", ".join(f"{c} = %s" for c in _UPDATED)
+        + ", first_signal_date = CASE WHEN first_signal_date <= %s THEN first_signal_date ELSE %s END, "
+        "updated_at = %s, last_run_id = %s WHERE id = %s",
+        [(values[1], stamp, *values, signal, signal, stamp, run_pk, pk) for pk, *values, signal in changed],
+    )
 
 
 def _without(table: pa.Table, households: list[int] | None) -> pa.Table:
@@ -377,21 +414,28 @@ def _grades_write(run: ScreeningRun, grades: pa.Table, current: pa.Table, stamp)
     fresh = todo.filter(todo.column("fresh"))
     changed = todo.filter(pc.invert(todo.column("fresh")))
     table = connection.ops.quote_name(HouseholdGrade._meta.db_table)
-    insert = (
+    into = (
         f"INSERT INTO {table} (household_id, village_code, grade, score, rules, as_of, run_id, updated_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (household_id) DO "
     )
+    insert = into + "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (household_id) DO "
     with connection.cursor() as cursor:
+        if copy_wanted(todo.num_rows):
+            # One upsert from a staged copy: PostgreSQL checks the foreign key of an upserted row as fast as an
+            # inserted one, and the conflicts a concurrent run would make are handled in the same statement.
+            staged = ("household_id", "village_code", "grade", "score", "rules")
+            rows_staged(cursor, "_grades_written", HouseholdGrade._meta.db_table, staged,
+                        zip(*(todo.column(c).to_pylist() for c in staged), strict=True))  # fmt: skip
+            cursor.execute(
+                into + f"SELECT {', '.join(staged)}, %s, %s, %s FROM _grades_written "
+                "ON CONFLICT (household_id) DO " + _GRADE_UPSERT,
+                [as_of, run.pk, stamp],
+            )
+            return todo.num_rows
         if fresh.num_rows:
             rows = params(fresh, key_last=False)
             cursor.executemany(insert + "NOTHING", rows)
             if cursor.rowcount != len(rows):  # -1 where the driver does not count an executemany
-                cursor.executemany(
-                    insert + "UPDATE SET village_code = excluded.village_code, grade = excluded.grade, "
-                    "score = excluded.score, rules = excluded.rules, as_of = excluded.as_of, "
-                    "run_id = excluded.run_id, updated_at = excluded.updated_at",
-                    rows,
-                )
+                cursor.executemany(insert + _GRADE_UPSERT, rows)
         if changed.num_rows:
             cursor.executemany(
                 f"UPDATE {table} SET village_code = %s, grade = %s, score = %s, rules = %s, as_of = %s, run_id = %s, "
@@ -399,3 +443,9 @@ def _grades_write(run: ScreeningRun, grades: pa.Table, current: pa.Table, stamp)
                 params(changed, key_last=True),
             )
     return todo.num_rows
+
+
+_GRADE_UPSERT = (
+    "UPDATE SET village_code = excluded.village_code, grade = excluded.grade, score = excluded.score, "
+    "rules = excluded.rules, as_of = excluded.as_of, run_id = excluded.run_id, updated_at = excluded.updated_at"
+)

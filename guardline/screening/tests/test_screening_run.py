@@ -11,8 +11,10 @@ from dataclasses import replace
 import openpyxl
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from engine.screening import Rule, RuleError
+from guardline.core import bulk
 from guardline.core.models import ChangeLog
 from guardline.regions.models import MonitoringLine, Region
 from guardline.registry.models import Household
@@ -27,7 +29,18 @@ from guardline.screening.services import (
 pytestmark = pytest.mark.django_db
 
 
-def test_run_update_rescreen_and_export(screened_county, tmp_path):
+@pytest.fixture(params=["statements", "copy"])
+def write_path(request, monkeypatch):
+    """Both ways the bulk writes go: statements (executemany), and on PostgreSQL COPY, which it takes from
+    bulk.COPY_FROM_ROWS rows on — here from one row, so that the small county's imports and runs take it too."""
+    if request.param == "copy":
+        if connection.vendor != "postgresql":
+            pytest.skip("COPY is PostgreSQL's bulk path")
+        monkeypatch.setattr(bulk, "COPY_FROM_ROWS", 1)
+    return request.param
+
+
+def test_run_update_rescreen_and_export(write_path, screened_county, tmp_path):
     """One county imported once (the fixture is the slow part): the whole life of a run."""
     run = screening_run()
     _check_first_run(run)
@@ -68,7 +81,7 @@ def _check_second_run(first):
     assert all(len(w["digest"]) == 16 for w in stored)
 
 
-def test_a_warning_that_no_longer_holds_is_closed_with_the_reason(screened_county):
+def test_a_warning_that_no_longer_holds_is_closed_with_the_reason(write_path, screened_county):
     everyone = Rule("everyone", "全体测试", "99", "severe", "size > 0", "", "测试规则")
     screening_rule_save(actor=None, rule=everyone)
     first = screening_run()
@@ -83,7 +96,7 @@ def test_a_warning_that_no_longer_holds_is_closed_with_the_reason(screened_count
     assert ChangeLog.objects.filter(entity="warning", action="close").count() == second.closed
 
 
-def test_a_rerun_rewrites_only_the_warnings_whose_content_changed(screened_county):
+def test_a_rerun_rewrites_only_the_warnings_whose_content_changed(write_path, screened_county):
     first = screening_run()
     # A row written before warnings had a digest is brought up to date once.
     old = RiskWarning.objects.filter(status="open").first()
@@ -119,7 +132,7 @@ def test_a_rerun_rewrites_only_the_warnings_whose_content_changed(screened_count
 
 
 def test_grades_are_updated_in_place_also_when_a_concurrent_run_wrote_them_first(
-    screened_county, monkeypatch
+    write_path, screened_county, monkeypatch
 ):
     from guardline.screening import writeback_services
 
