@@ -13,7 +13,6 @@ for PostgreSQL."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import subprocess
@@ -126,22 +125,11 @@ def load(lite_path: Path, url: str, say=print) -> None:
 
 
 def _source_of(lite_path: Path) -> str:
-    """What names the copied rows of the SQLite file: the file, what it was built for (its marker) and the
-    migrations applied to it. Not its time of change: emptying the outputs before each run changes that."""
-    import sqlite3
-
-    with closing(sqlite3.connect(lite_path)) as lite:
-        (migrations,) = lite.execute(
-            "SELECT group_concat(app || '.' || name) FROM django_migrations"
-        ).fetchone()
+    """What names the copied rows of the SQLite file: the file and what it was built for (its marker). Not its
+    time of change (emptying the outputs before each run changes it) nor its migrations (a copy used again is
+    migrated like the file)."""
     built = json.loads(lite_path.with_suffix(".json").read_text())
-    return json.dumps(
-        {
-            "file": lite_path.name,
-            "built": built,
-            "migrations": hashlib.sha256(migrations.encode()).hexdigest(),
-        }
-    )
+    return json.dumps({"file": lite_path.name, "built": built})
 
 
 def _copied_from(server_url: str, name: str) -> str | None:
@@ -156,23 +144,31 @@ def _copied_from(server_url: str, name: str) -> str | None:
     return row[0] if row else None
 
 
+def _migrate(lite_path: Path, url: str) -> None:
+    env = {**screening_db.django_env(lite_path, lite_path.parent / "var"), "DATABASE_URL": url}
+    subprocess.run(
+        [sys.executable, "-c", "from config.cli import main; main()", "migrate", "-v0", "--no-input"],
+        env=env, cwd=screening_db.ROOT, check=True,
+    )  # fmt: skip
+
+
 def database(lite_path: Path, server_url: str, say=print) -> str:
     """A PostgreSQL database on `server_url`'s server with the SQLite bench file's rows; returns its URL. A copy
     made earlier on the same server from the same file is used again (a server kept between runs), its outputs
     emptied by the caller; else the database is made afresh."""
     name = f"guardline_bench_{lite_path.stem.replace('-', '_')}"
     source = _source_of(lite_path)
+    url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
     if _copied_from(server_url, name) == source:
-        say(f"using PostgreSQL database {name}, copied from {lite_path.name} before")
-        return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-    url = fresh_database(server_url, name)
+        t = time.perf_counter()
+        _migrate(lite_path, url)
+        say(f"using PostgreSQL database {name}, copied from {lite_path.name} before (migrated in "
+            f"{time.perf_counter() - t:.1f}s)")  # fmt: skip
+        return url
+    fresh_database(server_url, name)
     say(f"copying {lite_path.name} into PostgreSQL database {name}")
     t = time.perf_counter()
-    env = {**screening_db.django_env(lite_path, lite_path.parent / "var"), "DATABASE_URL": url}
-    subprocess.run(
-        [sys.executable, "-c", "from config.cli import main; main()", "migrate", "-v0", "--no-input"],
-        env=env, cwd=screening_db.ROOT, check=True,
-    )  # fmt: skip
+    _migrate(lite_path, url)
     say(f"  migrated in {time.perf_counter() - t:.1f}s")
     load(lite_path, url, say=say)
     from psycopg import sql

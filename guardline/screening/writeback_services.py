@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from engine import scratch
@@ -414,22 +414,29 @@ def _grades_write(run: ScreeningRun, grades: pa.Table, current: pa.Table, stamp)
     fresh = todo.filter(todo.column("fresh"))
     changed = todo.filter(pc.invert(todo.column("fresh")))
     table = connection.ops.quote_name(HouseholdGrade._meta.db_table)
-    into = (
-        f"INSERT INTO {table} (household_id, village_code, grade, score, rules, as_of, run_id, updated_at) "
-    )
+    into = f"INSERT INTO {table} ({', '.join(_GRADE_COLUMNS)}) "
     insert = into + "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (household_id) DO "
     with connection.cursor() as cursor:
         if copy_wanted(todo.num_rows):
-            # One upsert from a staged copy: PostgreSQL checks the foreign key of an upserted row as fast as an
-            # inserted one, and the conflicts a concurrent run would make are handled in the same statement.
-            staged = ("household_id", "village_code", "grade", "score", "rules")
-            rows_staged(cursor, "_grades_written", HouseholdGrade._meta.db_table, staged,
-                        zip(*(todo.column(c).to_pylist() for c in staged), strict=True))  # fmt: skip
-            cursor.execute(
-                into + f"SELECT {', '.join(staged)}, %s, %s, %s FROM _grades_written "
-                "ON CONFLICT (household_id) DO " + _GRADE_UPSERT,
-                [as_of, run.pk, stamp],
-            )
+            upsert = changed
+            if fresh.num_rows:
+                # New rows straight into the table. One that a concurrent run added in between fails the COPY,
+                # whose savepoint then leaves nothing: the new rows are upserted with the changed ones instead.
+                try:
+                    with transaction.atomic():
+                        rows_copy(cursor, HouseholdGrade._meta.db_table, _GRADE_COLUMNS, params(fresh, False))
+                except IntegrityError:
+                    upsert = todo
+            if upsert.num_rows:
+                # The rest in one upsert from a staged copy.
+                staged = _GRADE_COLUMNS[:5]
+                rows_staged(cursor, "_grades_written", HouseholdGrade._meta.db_table, staged,
+                            zip(*(upsert.column(c).to_pylist() for c in staged), strict=True))  # fmt: skip
+                cursor.execute(
+                    into + f"SELECT {', '.join(staged)}, %s, %s, %s FROM _grades_written "
+                    "ON CONFLICT (household_id) DO " + _GRADE_UPSERT,
+                    [as_of, run.pk, stamp],
+                )
             return todo.num_rows
         if fresh.num_rows:
             rows = params(fresh, key_last=False)
@@ -445,6 +452,7 @@ def _grades_write(run: ScreeningRun, grades: pa.Table, current: pa.Table, stamp)
     return todo.num_rows
 
 
+_GRADE_COLUMNS = ("household_id", "village_code", "grade", "score", "rules", "as_of", "run_id", "updated_at")
 _GRADE_UPSERT = (
     "UPDATE SET village_code = excluded.village_code, grade = excluded.grade, score = excluded.score, "
     "rules = excluded.rules, as_of = excluded.as_of, run_id = excluded.run_id, updated_at = excluded.updated_at"
