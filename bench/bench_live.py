@@ -22,12 +22,17 @@ Beside long work (`--county-runs SECONDS`): a county's full screening run is que
 as the county's page or a scheduler would queue it, so the worker spends part of the minute on it. With one worker
 the live re-screens wait behind each county run; `--live-worker` starts a second worker reserved for the live
 path's queue (`db_worker --queue-name live`, the first one `--exclude-queues live`), as README → Workers advises.
+
+On PostgreSQL (DATABASE_URL names a server, e.g. `scripts/with_postgres.sh uv run python bench/bench_live.py`): the
+county is set up afresh in database `guardline_bench_live` on that server (the simulated files are reused from
+--keep), and everything else is the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -38,9 +43,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import screening_pg
 from bench_api import (
     ROOT,
     create_tokens,
+    environment,
     guardline,
     load_events,
     prepare,
@@ -52,6 +59,53 @@ from bench_api import (
 )
 
 LIVE_PREPARED = "live-prepared.sqlite3"
+PG_DATABASE = "guardline_bench_live"
+
+
+def _on_postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://"))
+
+
+def rows(env: dict[str, str], sql: str) -> list[tuple]:
+    """The rows of `sql` on the bench's database (SQLite file or PostgreSQL)."""
+    url = env["DATABASE_URL"]
+    if _on_postgres(url):
+        import psycopg
+
+        with psycopg.connect(url) as con:
+            return con.execute(sql).fetchall()
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as con:
+        return con.execute(sql).fetchall()
+
+
+def prepare_live_postgres(work: Path, server: str, households: int, say) -> dict[str, str]:
+    """The county of `prepare_live` in a fresh PostgreSQL database on `server`: its files are simulated once into
+    --keep and imported each time (no cached database file)."""
+    env = environment(work)
+    env["DATABASE_URL"] = screening_pg.fresh_database(server, PG_DATABASE)
+    env["GUARDLINE_LIVE_SCREENING"] = "1"
+    env.pop("GUARDLINE_TASK_BACKEND", None)
+    started = time.monotonic()
+    county = work / "county"
+    marker = county / "households.json"
+    if not marker.exists() or json.loads(marker.read_text()) != {"households": households}:
+        shutil.rmtree(county, ignore_errors=True)
+        guardline(env, "simulate", "--county", "520526", "--households", str(households), "--seed", "1",
+                  "--out", str(county))  # fmt: skip
+        marker.write_text(json.dumps({"households": households}))
+    guardline(env, "migrate", "-v0")
+    guardline(env, "import_divisions", "--county", "520526")
+    guardline(env, "import_registry", str(county / "registry.csv"))
+    for path in sorted(county.glob("income_*.csv")):
+        guardline(env, "import_income", str(path))
+    for path in sorted((county / "feeds").glob("*.csv")):
+        if path.stem != "medical_settlement":
+            guardline(env, "import_feed", path.stem, str(path))
+    guardline(env, "screen")
+    say(
+        f"set-up: PostgreSQL county of {households:,} households, screened, in {time.monotonic() - started:.0f}s"
+    )
+    return env
 
 
 def prepare_live(work: Path, households: int, say) -> dict[str, str]:
@@ -75,14 +129,14 @@ def prepare_live(work: Path, households: int, say) -> dict[str, str]:
     return env
 
 
-def wait_idle(database: Path, seconds: float) -> None:
+def wait_idle(env: dict[str, str], seconds: float) -> None:
     """Until the task queue is empty (or `seconds` have passed)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with sqlite3.connect(database) as con:
-            pending = con.execute(
-                "SELECT COUNT(*) FROM django_tasks_database_dbtaskresult WHERE status IN ('READY', 'RUNNING')"
-            ).fetchone()[0]
+        ((pending,),) = rows(
+            env,
+            "SELECT COUNT(*) FROM django_tasks_database_dbtaskresult WHERE status IN ('READY', 'RUNNING')",
+        )
         if not pending:
             return
         time.sleep(0.2)
@@ -110,38 +164,40 @@ def worker_process(env: dict[str, str], interval: float, log, *queues: str) -> s
     )  # fmt: skip
 
 
-def county_runs_done(database: Path, since: float) -> tuple[int, float]:
+def county_runs_done(env: dict[str, str], since: float) -> tuple[int, float]:
     """How many county runs finished after `since`, and their median length in seconds."""
-    with sqlite3.connect(database) as con:
-        rows = con.execute(
-            "SELECT started_at, finished_at FROM screening_screeningrun WHERE scope = '' AND status = 'done'"
-        ).fetchall()
+    done = rows(
+        env, "SELECT started_at, finished_at FROM screening_screeningrun WHERE scope = '' AND status = 'done'"
+    )
     lengths = sorted(
-        (_ts(f) or 0) - (_ts(s) or 0) for s, f in rows if (_ts(s) or 0) >= since and f is not None
+        (_ts(f) or 0) - (_ts(s) or 0) for s, f in done if (_ts(s) or 0) >= since and f is not None
     )
     return len(lengths), round(lengths[len(lengths) // 2], 2) if lengths else -1.0
 
 
-def _ts(value: str | None) -> float | None:
+def _ts(value: str | datetime | None) -> float | None:
     if not value:
         return None
-    at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()  # Django keeps UTC in SQLite
 
 
-def latencies(database: Path, since: float) -> dict:
-    with sqlite3.connect(database) as con:
-        events = con.execute(
-            "SELECT e.household_id, e.created_at FROM ingest_feedevent AS e JOIN ingest_importbatch AS b "
-            "ON b.id = e.batch_id WHERE b.file_name LIKE 'API:%' AND e.household_id IS NOT NULL ORDER BY e.id"
-        ).fetchall()
-        tasks = con.execute(
-            "SELECT args_kwargs, status, enqueued_at, started_at, finished_at FROM django_tasks_database_dbtaskresult "
-            "WHERE task_path LIKE '%household_rescreen_task' ORDER BY enqueued_at"
-        ).fetchall()
-        runs = con.execute(
-            "SELECT COUNT(*), SUM(status = 'done') FROM screening_screeningrun WHERE scope LIKE 'households:%'"
-        ).fetchone()
+def latencies(env: dict[str, str], since: float) -> dict:
+    events = rows(
+        env,
+        "SELECT e.household_id, e.created_at FROM ingest_feedevent AS e JOIN ingest_importbatch AS b "
+        "ON b.id = e.batch_id WHERE b.file_name LIKE 'API:%' AND e.household_id IS NOT NULL ORDER BY e.id",
+    )
+    tasks = rows(
+        env,
+        "SELECT args_kwargs, status, enqueued_at, started_at, finished_at FROM django_tasks_database_dbtaskresult "
+        "WHERE task_path LIKE '%household_rescreen_task' ORDER BY enqueued_at",
+    )
+    (runs,) = rows(
+        env,
+        "SELECT COUNT(*), SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) FROM screening_screeningrun "
+        "WHERE scope LIKE 'households:%'",
+    )
     by_household: dict[int, list[tuple[float, float | None, str, float | None]]] = {}
     waits, runs_s = [], []
     for args_kwargs, status, enqueued, started, finished in tasks:
@@ -150,7 +206,10 @@ def latencies(database: Path, since: float) -> dict:
             waits.append((s - e) * 1000)
         if f is not None and s is not None:
             runs_s.append((f - s) * 1000)
-        for hid in json.loads(args_kwargs)["args"][0]:
+        arguments = (
+            args_kwargs if isinstance(args_kwargs, dict) else json.loads(args_kwargs)
+        )  # JSON on PostgreSQL
+        for hid in arguments["args"][0]:
             by_household.setdefault(int(hid), []).append((e or 0.0, f, status, s))
     lat, missing, failed = [], 0, 0
     events = [(hid, created) for hid, created in events if (_ts(created) or 0) >= since]
@@ -217,7 +276,11 @@ def main() -> None:
         print(text, file=sys.stderr, flush=True)
 
     work = args.keep
-    env = prepare_live(work, args.households, say)
+    server = os.environ.get("DATABASE_URL", "")
+    if _on_postgres(server):
+        env = prepare_live_postgres(work, server, args.households, say)
+    else:
+        env = prepare_live(work, args.households, say)
     events = load_events(work / "county", int(args.rate * args.seconds) + 1)
     first, events = events[0], events[1:]
     tokens = create_tokens(env, {e.department for e in events})
@@ -237,7 +300,7 @@ def main() -> None:
         # The worker's first re-screen imports the engine and DuckDB and reads cold pages (≈ 5 s on the shared
         # machine); a long-lived worker pays that once, so one event goes through before the clock starts.
         run_load(port, [first], tokens, rate=1, seconds=1, concurrency=1)
-        wait_idle(work / "bench.sqlite3", 60)
+        wait_idle(env, 60)
         say(
             f"load: {len(events):,} events at {args.rate:g}/s for {args.seconds:g}s, worker interval {args.interval}s"
         )
@@ -254,7 +317,7 @@ def main() -> None:
         if county is not None:
             county.terminate()
             county.wait(timeout=30)
-        wait_idle(work / "bench.sqlite3", 300)
+        wait_idle(env, 300)
     finally:
         if county is not None and county.poll() is None:
             county.kill()
@@ -263,7 +326,7 @@ def main() -> None:
             worker.terminate()
         for worker in workers:
             worker.wait(timeout=60)
-    runs, run_s = county_runs_done(work / "bench.sqlite3", since)
+    runs, run_s = county_runs_done(env, since)
     summary = {
         "rate": args.rate,
         "seconds": args.seconds,
@@ -274,7 +337,8 @@ def main() -> None:
         "county_run_median_s": run_s,
         "live_worker": args.live_worker,
         "api": result.summary(args.rate),
-        **latencies(work / "bench.sqlite3", since),
+        **latencies(env, since),
+        "database": "postgresql" if _on_postgres(env["DATABASE_URL"]) else "sqlite",
         "load_average": " ".join(load_avg),
     }
     print(json.dumps(summary, ensure_ascii=False))
