@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -46,6 +45,7 @@ from bench_api import (  # noqa: E402
     start_server,
     stop_server,
 )
+from screening_pg import fresh_database  # noqa: E402
 
 USERNAME, PASSWORD = "bench_load", "Bench-Load-Password-2026"
 PG_DATABASE = "guardline_bench_load"
@@ -56,22 +56,11 @@ def query(env: dict[str, str], code: str):
     return json.loads(guardline(env, "shell", "-c", code).strip().splitlines()[-1])
 
 
-def fresh_postgres_database(url: str, name: str) -> str:
-    """An empty database `name` on the PostgreSQL server of `url` (dropped first if it exists); returns its URL."""
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as con:
-        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        con.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 def prepare_postgres(work: Path, url: str, *, households: int, county: str, say) -> dict[str, str]:
     """A county in a fresh PostgreSQL database: migrations, divisions, the simulated registry (files reused)."""
     work.mkdir(parents=True, exist_ok=True)
     env = environment(work)
-    env["DATABASE_URL"] = fresh_postgres_database(url, PG_DATABASE)
+    env["DATABASE_URL"] = fresh_database(url, PG_DATABASE)
     started = time.monotonic()
     guardline(env, "migrate", "-v0")
     guardline(env, "import_divisions", "--county", county)
