@@ -107,7 +107,9 @@ def _money(columns: tuple[str, ...]) -> str:
 def _events_select() -> str:
     # SQLite keeps datetimes as ISO text: the date is its first ten characters, cut in Arrow (`_conform`) rather
     # than parsed row by row in SQL.
-    received = "created_at" if connection.vendor == "sqlite" else "DATE(created_at)"
+    # PostgreSQL: the UTC date, as SQLite's text gives it. DATE() alone would take the session's time zone, which
+    # for the ADBC reads is the server's (Asia/Shanghai on many) and for Django's cursor UTC.
+    received = "created_at" if connection.vendor == "sqlite" else "DATE(created_at AT TIME ZONE 'UTC')"
     return (
         f"SELECT feed, household_id, member_id, village_code, event_date, {received} AS received_date, amount, "
         f"kind FROM {_q(FeedEvent._meta.db_table)}"

@@ -18,7 +18,7 @@ from simulate import simulate_county
 
 
 @pytest.mark.django_db(transaction=True)
-def test_adbc_and_cursor_reads_agree(tmp_path, monkeypatch):
+def test_adbc_and_cursor_reads_agree(tmp_path, monkeypatch, request):
     out = tmp_path / "county"
     simulate_county(
         households=40,
@@ -36,6 +36,16 @@ def test_adbc_and_cursor_reads_agree(tmp_path, monkeypatch):
     if connection.vendor == "sqlite":
         _on_file(tmp_path, monkeypatch)
         assert extract._columnar()
+    else:
+        # A server in China often runs in Asia/Shanghai: the columnar reads' sessions take its zone, Django's cursor
+        # sets UTC. Events received at 20:00 UTC fall on the next day there; both reads must give the UTC date.
+        database = connection.ops.quote_name(connection.settings_dict["NAME"])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE ingest_feedevent SET created_at = '2025-01-01 20:00:00+00' WHERE id % 2 = 0"
+            )
+            cursor.execute(f"ALTER DATABASE {database} SET timezone = 'Asia/Shanghai'")
+        request.addfinalizer(lambda: connection.cursor().execute(f"ALTER DATABASE {database} RESET timezone"))
 
     for name, sql in extract._queries(None, None).items():
         columnar = extract._conform(name, extract.fetch(sql))
@@ -48,6 +58,9 @@ def test_adbc_and_cursor_reads_agree(tmp_path, monkeypatch):
         cursor = extract._conform(name, extract._fetch_cursor(extract._queries(None, None)[name]))
         order = [(k, "ascending") for k in table.column_names]
         assert table.sort_by(order).equals(cursor.sort_by(order)), name
+    if connection.vendor == "postgresql":
+        received = set(extract.screening_inputs()["events"].column("received_date").to_pylist())
+        assert date(2025, 1, 1) in received and date(2025, 1, 2) not in received
 
 
 def _on_file(tmp_path, monkeypatch) -> str:
