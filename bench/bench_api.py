@@ -45,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+
 from engine.ids import classify_id_number  # noqa: E402
 from engine.ingest import SPECS  # noqa: E402
 from engine.ingest.feeds import DEPARTMENT_FEEDS, FEED_KEYS  # noqa: E402
@@ -123,6 +124,34 @@ def prepare(work: Path, *, households: int, county: str = "520526", say=print) -
         marker.write_text(json.dumps(wanted))
         say(f"set-up: county of {households:,} households prepared in {time.monotonic() - started:.0f}s")
     use_cached(env, work, prepared, say)
+    return env
+
+
+def prepare_postgres(
+    work: Path, url: str, database: str, *, households: int, county: str = "520526", say=print
+) -> dict[str, str]:
+    """The county of `prepare` in a fresh PostgreSQL database `database` on the server of `url`: migrations,
+    divisions, the simulated registry (the simulated files reused from `work`)."""
+    from screening_pg import fresh_database  # a bench script's sibling: bench/ is on its path
+
+    work.mkdir(parents=True, exist_ok=True)
+    env = environment(work)
+    env["DATABASE_URL"] = fresh_database(url, database)
+    started = time.monotonic()
+    guardline(env, "migrate", "-v0")
+    guardline(env, "import_divisions", "--county", county)
+    marker = work / "county" / "households.json"
+    if not marker.exists() or json.loads(marker.read_text()) != {"households": households, "county": county}:
+        shutil.rmtree(work / "county", ignore_errors=True)
+        guardline(
+            env, "simulate", "--county", county, "--households", str(households), "--seed", "1",
+            "--out", str(work / "county"),
+        )  # fmt: skip
+        marker.write_text(json.dumps({"households": households, "county": county}))
+    guardline(env, "import_registry", str(work / "county" / "registry.csv"))
+    say(
+        f"set-up: PostgreSQL county of {households:,} households prepared in {time.monotonic() - started:.0f}s"
+    )
     return env
 
 

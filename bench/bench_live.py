@@ -47,10 +47,10 @@ import screening_pg
 from bench_api import (
     ROOT,
     create_tokens,
-    environment,
     guardline,
     load_events,
     prepare,
+    prepare_postgres,
     run_load,
     start_server,
     stop_server,
@@ -62,14 +62,10 @@ LIVE_PREPARED = "live-prepared.sqlite3"
 PG_DATABASE = "guardline_bench_live"
 
 
-def _on_postgres(url: str) -> bool:
-    return url.startswith(("postgres://", "postgresql://"))
-
-
 def rows(env: dict[str, str], sql: str) -> list[tuple]:
     """The rows of `sql` on the bench's database (SQLite file or PostgreSQL)."""
     url = env["DATABASE_URL"]
-    if _on_postgres(url):
+    if screening_pg.on_postgres(url):
         import psycopg
 
         with psycopg.connect(url) as con:
@@ -79,33 +75,25 @@ def rows(env: dict[str, str], sql: str) -> list[tuple]:
 
 
 def prepare_live_postgres(work: Path, server: str, households: int, say) -> dict[str, str]:
-    """The county of `prepare_live` in a fresh PostgreSQL database on `server`: its files are simulated once into
-    --keep and imported each time (no cached database file)."""
-    env = environment(work)
-    env["DATABASE_URL"] = screening_pg.fresh_database(server, PG_DATABASE)
+    """The county of `prepare_live` in a fresh PostgreSQL database on `server`, set up anew each time (the
+    simulated files are reused from `work`)."""
+    env = prepare_postgres(work, server, PG_DATABASE, households=households, say=say)
     env["GUARDLINE_LIVE_SCREENING"] = "1"
     env.pop("GUARDLINE_TASK_BACKEND", None)
     started = time.monotonic()
-    county = work / "county"
-    marker = county / "households.json"
-    if not marker.exists() or json.loads(marker.read_text()) != {"households": households}:
-        shutil.rmtree(county, ignore_errors=True)
-        guardline(env, "simulate", "--county", "520526", "--households", str(households), "--seed", "1",
-                  "--out", str(county))  # fmt: skip
-        marker.write_text(json.dumps({"households": households}))
-    guardline(env, "migrate", "-v0")
-    guardline(env, "import_divisions", "--county", "520526")
-    guardline(env, "import_registry", str(county / "registry.csv"))
-    for path in sorted(county.glob("income_*.csv")):
+    county_loaded(env, work)
+    say(f"set-up: incomes, feeds and a first full screening in {time.monotonic() - started:.0f}s")
+    return env
+
+
+def county_loaded(env: dict[str, str], work: Path) -> None:
+    """The prepared county's income years and department feeds imported, then its first full screening."""
+    for path in sorted((work / "county").glob("income_*.csv")):
         guardline(env, "import_income", str(path))
-    for path in sorted((county / "feeds").glob("*.csv")):
-        if path.stem != "medical_settlement":
+    for path in sorted((work / "county" / "feeds").glob("*.csv")):
+        if path.stem != "medical_settlement":  # the load sends medical settlements: they must be new
             guardline(env, "import_feed", path.stem, str(path))
     guardline(env, "screen")
-    say(
-        f"set-up: PostgreSQL county of {households:,} households, screened, in {time.monotonic() - started:.0f}s"
-    )
-    return env
 
 
 def prepare_live(work: Path, households: int, say) -> dict[str, str]:
@@ -115,12 +103,7 @@ def prepare_live(work: Path, households: int, say) -> dict[str, str]:
     live = work / LIVE_PREPARED
     if not live.exists():
         started = time.monotonic()
-        for path in sorted((work / "county").glob("income_*.csv")):
-            guardline(env, "import_income", str(path))
-        for path in sorted((work / "county" / "feeds").glob("*.csv")):
-            if path.stem != "medical_settlement":  # the load sends medical settlements: they must be new
-                guardline(env, "import_feed", path.stem, str(path))
-        guardline(env, "screen")
+        county_loaded(env, work)
         with sqlite3.connect(work / "bench.sqlite3") as con:
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         shutil.copyfile(work / "bench.sqlite3", live)
@@ -277,7 +260,7 @@ def main() -> None:
 
     work = args.keep
     server = os.environ.get("DATABASE_URL", "")
-    if _on_postgres(server):
+    if screening_pg.on_postgres(server):
         env = prepare_live_postgres(work, server, args.households, say)
     else:
         env = prepare_live(work, args.households, say)
@@ -338,7 +321,7 @@ def main() -> None:
         "live_worker": args.live_worker,
         "api": result.summary(args.rate),
         **latencies(env, since),
-        "database": "postgresql" if _on_postgres(env["DATABASE_URL"]) else "sqlite",
+        "database": "postgresql" if screening_pg.on_postgres(env["DATABASE_URL"]) else "sqlite",
         "load_average": " ".join(load_avg),
     }
     print(json.dumps(summary, ensure_ascii=False))

@@ -38,14 +38,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench_api import (  # noqa: E402
     create_tokens,
-    environment,
     guardline,
     load_events,
     prepare,
+    prepare_postgres,
     start_server,
     stop_server,
 )
-from screening_pg import fresh_database  # noqa: E402
+from screening_pg import on_postgres  # noqa: E402
 
 USERNAME, PASSWORD = "bench_load", "Bench-Load-Password-2026"
 PG_DATABASE = "guardline_bench_load"
@@ -54,29 +54,6 @@ PG_DATABASE = "guardline_bench_load"
 def query(env: dict[str, str], code: str):
     """The JSON a snippet prints through `guardline shell` (the ORM works on either database and decrypts IDs)."""
     return json.loads(guardline(env, "shell", "-c", code).strip().splitlines()[-1])
-
-
-def prepare_postgres(work: Path, url: str, *, households: int, county: str, say) -> dict[str, str]:
-    """A county in a fresh PostgreSQL database: migrations, divisions, the simulated registry (files reused)."""
-    work.mkdir(parents=True, exist_ok=True)
-    env = environment(work)
-    env["DATABASE_URL"] = fresh_database(url, PG_DATABASE)
-    started = time.monotonic()
-    guardline(env, "migrate", "-v0")
-    guardline(env, "import_divisions", "--county", county)
-    marker = work / "county" / "households.json"
-    if not marker.exists() or json.loads(marker.read_text()) != {"households": households, "county": county}:
-        shutil.rmtree(work / "county", ignore_errors=True)
-        guardline(
-            env, "simulate", "--county", county, "--households", str(households), "--seed", "1",
-            "--out", str(work / "county"),
-        )  # fmt: skip
-        marker.write_text(json.dumps({"households": households, "county": county}))
-    guardline(env, "import_registry", str(work / "county" / "registry.csv"))
-    say(
-        f"set-up: PostgreSQL county of {households:,} households prepared in {time.monotonic() - started:.0f}s"
-    )
-    return env
 
 
 def plan(work: Path, env: dict[str, str], *, county: str, events: int) -> Path:
@@ -216,8 +193,10 @@ def main() -> None:
         print(text, file=sys.stderr)
 
     database = os.environ.get("DATABASE_URL", "")
-    if database.startswith(("postgres://", "postgresql://")):
-        env = prepare_postgres(work, database, households=args.households, county=args.county, say=say)
+    if on_postgres(database):
+        env = prepare_postgres(
+            work, database, PG_DATABASE, households=args.households, county=args.county, say=say
+        )
     else:
         env = prepare(work, households=args.households, county=args.county, say=say)
     # every simulated household declares from 127.0.0.1: lift the per-address limit for the run

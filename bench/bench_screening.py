@@ -421,13 +421,12 @@ def main() -> None:
 
     sizes = [int(s) for s in args.scaling.split(",") if s.strip()] or [args.households]
     server = os.environ.get("DATABASE_URL", "")
-    on_postgres = server.startswith(("postgres://", "postgresql://"))
     results = []
     for n in sizes:
         db = screening_db.database(n, args.as_of, cache=args.cache, say=say)
         screening_db.reset_outputs(db)
         url = ""
-        if on_postgres:
+        if screening_pg.on_postgres(server):
             url = screening_pg.database(db, server, say=say)
             screening_pg.reset_outputs(url)
         say(f"measuring {n:,} households (load average {load_average()})")

@@ -30,15 +30,24 @@ COPIED = ("regions_region", "regions_monitoringline", *screening_db.TABLES)
 BATCH_ROWS = 200_000
 
 
+def on_postgres(url: str) -> bool:
+    """Whether a DATABASE_URL names a PostgreSQL server."""
+    return url.startswith(("postgres://", "postgresql://"))
+
+
+def _named(url: str, name: str) -> str:
+    """`url` with its database changed to `name`."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
 def fresh_database(url: str, name: str) -> str:
     """An empty database `name` on the PostgreSQL server of `url` (dropped first if it exists); returns its URL."""
     import psycopg
 
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as con:
+    with psycopg.connect(_named(url, "postgres"), autocommit=True) as con:
         con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         con.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    return _named(url, name)
 
 
 def _connect(url: str):
@@ -102,17 +111,12 @@ def load(lite_path: Path, url: str, say=print) -> None:
         pg.execute("SET maintenance_work_mem = '1GB'")
         for _, definition in indexes:
             pg.execute(definition)
-        for table in COPIED:
-            has_id = pg.execute(
-                "SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' AND table_name = %s "
-                "AND column_name = 'id'",
-                [table],
-            ).fetchone()
-            (sequence,) = (
-                pg.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table]).fetchone()
-                if has_id
-                else (None,)
-            )
+        sequences = pg.execute(
+            "SELECT table_name, pg_get_serial_sequence(table_name, 'id') FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND table_name = ANY(%s) AND column_name = 'id'",
+            [list(COPIED)],
+        ).fetchall()
+        for table, sequence in sequences:
             if sequence:
                 pg.execute(
                     f'SELECT setval(%s, COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)', [sequence]
@@ -136,8 +140,7 @@ def _copied_from(server_url: str, name: str) -> str | None:
     """The source (`_source_of`) a finished copy on the server was made from, None without one."""
     import psycopg
 
-    parts = urlsplit(server_url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as con:
+    with psycopg.connect(_named(server_url, "postgres"), autocommit=True) as con:
         row = con.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]
         ).fetchone()
@@ -158,7 +161,7 @@ def database(lite_path: Path, server_url: str, say=print) -> str:
     emptied by the caller; else the database is made afresh."""
     name = f"guardline_bench_{lite_path.stem.replace('-', '_')}"
     source = _source_of(lite_path)
-    url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    url = _named(server_url, name)
     if _copied_from(server_url, name) == source:
         t = time.perf_counter()
         _migrate(lite_path, url)

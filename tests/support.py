@@ -101,3 +101,18 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(params=["statements", "copy"])
+def write_path(request, monkeypatch):
+    """Both ways the bulk writes go (guardline.core.bulk): statements (executemany), and on PostgreSQL COPY, which
+    it takes from COPY_FROM_ROWS rows on — here from one row, so that a test's few rows take it too."""
+    from django.db import connection
+
+    from guardline.core import bulk
+
+    if request.param == "copy":
+        if connection.vendor != "postgresql":
+            pytest.skip("COPY is PostgreSQL's bulk path")
+        monkeypatch.setattr(bulk, "COPY_FROM_ROWS", 1)
+    return request.param

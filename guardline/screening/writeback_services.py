@@ -164,7 +164,7 @@ def results_write(
             cursor.execute(
                 f"UPDATE {table} AS w SET status = %s, closed_at = %s, updated_at = %s, last_run_id = %s, "
                 "close_reason = s.close_reason FROM _warnings_closed AS s WHERE w.id = s.id",
-                closing[0][:4],
+                [RiskWarning.Status.CLOSED, stamp, stamp, run.pk],
             )
         elif closing:
             cursor.executemany(

@@ -15,15 +15,6 @@ from guardline.registry.models import Household
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(params=["statements", "copy"])
-def write_path(request, monkeypatch):
-    if request.param == "copy":
-        if connection.vendor != "postgresql":
-            pytest.skip("COPY is PostgreSQL's bulk path")
-        monkeypatch.setattr(bulk, "COPY_FROM_ROWS", 1)
-    return request.param
-
-
 FIELDS = [
     "household_no", "village_code", "household_type", "monitor_category", "no_labour_household", "relocation_site",
     "head_name", "phone", "member_count", "latest_per_capita_income", "is_active", "created_at", "updated_at",

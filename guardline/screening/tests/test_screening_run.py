@@ -11,10 +11,8 @@ from dataclasses import replace
 import openpyxl
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from engine.screening import Rule, RuleError
-from guardline.core import bulk
 from guardline.core.models import ChangeLog
 from guardline.regions.models import MonitoringLine, Region
 from guardline.registry.models import Household
@@ -27,17 +25,6 @@ from guardline.screening.services import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(params=["statements", "copy"])
-def write_path(request, monkeypatch):
-    """Both ways the bulk writes go: statements (executemany), and on PostgreSQL COPY, which it takes from
-    bulk.COPY_FROM_ROWS rows on — here from one row, so that the small county's imports and runs take it too."""
-    if request.param == "copy":
-        if connection.vendor != "postgresql":
-            pytest.skip("COPY is PostgreSQL's bulk path")
-        monkeypatch.setattr(bulk, "COPY_FROM_ROWS", 1)
-    return request.param
 
 
 def test_run_update_rescreen_and_export(write_path, screened_county, tmp_path):
