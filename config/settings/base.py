@@ -256,6 +256,10 @@ GUARDLINE = {
     # An event pushed through the API re-screens its household at once (background task).
     "LIVE_SCREENING": os.environ.get("GUARDLINE_LIVE_SCREENING", "1") == "1",
     "IMPORT_CHUNK_ROWS": int(os.environ.get("GUARDLINE_IMPORT_CHUNK_ROWS", "8000")),
+    # PostgreSQL: where full screening passes keep their columnar copy of the inputs (guardline.screening.mirror;
+    # personal data, owner-only, rebuilt from the database when lost). Empty: no copy, each pass reads the tables.
+    # (SQLite in a file keeps it beside the database.)
+    "SCREENING_COPY_DIR": os.environ.get("GUARDLINE_SCREENING_COPY_DIR", str(VAR_DIR / "screening-copy")),
     # Two-factor sign-in (TOTP) for the roles that see or decide for a whole county or province, and for
     # superusers. Always on in production (settings.production); GUARDLINE_2FA=1 turns it on elsewhere.
     "TWO_FACTOR": os.environ.get("GUARDLINE_2FA", "0") == "1",

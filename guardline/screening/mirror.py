@@ -1,63 +1,63 @@
 """A columnar copy of the screening inputs, kept in step with the operational database, that full passes read.
 
-Reading a province out of SQLite was most of a pass's extract: 12M events, 3.5M members, 2M income years and 1M
-households decoded and turned into Arrow value by value took 9-11 s of two cores, every night, although a day adds
-or changes a few tens of thousands of rows. So a full pass reads them from a DuckDB file beside the database
-(`<database>.inputs.duckdb`; only the columns the engine reads, see `COPIES`), and first brings that file up to
-date:
+Reading a province out of the database was most of a pass's extract: 12M events, 3.5M members, 2M income years and
+1M households decoded and turned into Arrow value by value took 9-11 s of two cores on SQLite, 14-19 s on
+PostgreSQL, every night, although a day adds or changes a few tens of thousands of rows. So a full pass reads them
+from a DuckDB file (only the columns the engine reads, see `COPIES`), and first brings that file up to date:
 
-- Triggers on the four tables (`triggers_create`) log the id of every row inserted, deleted, or changed in a
-  column the copy holds, into `InputChange` — whoever writes (imports, linking, the API, a hand-made UPDATE).
-  SQLite serialises its writers and `seq` is AUTOINCREMENT, so seq order is commit order and the copy can keep a
-  watermark: every change up to it is in the copy.
-- `sync()` reads the highest seq M *before* it reads any row, so every change up to M is visible to what it reads;
-  it then re-reads the rows logged in (watermark, M], replaces them in the copy (a row gone from the database is
-  gone from the copy) — or, when more than a fifth of a table changed, reloads that table whole — and moves the
-  watermark to M, all in one DuckDB transaction. A row changed again meanwhile is re-read, which is harmless: it
-  is logged again above M, and replaced again next time.
-- Then the database records the same (token, watermark) in `InputCopyState` and forgets the changes up to it.
-  Whenever the two disagree — a crash between the two commits, a database restored from a backup, a copy of
-  another database, a file that does not open — and whenever a trigger is missing (a migration that remakes one
-  of the tables drops its triggers), the copy is rebuilt from a full read.
+- Triggers on the four tables (guardline.screening.mirror_tables) log the id of every row inserted, deleted, or
+  changed in a column the copy holds, into `InputChange` — whoever writes (imports, linking, the API, a hand-made
+  UPDATE).
+- `sync()` reads the changes logged since the copy's watermark and the rows they name, replaces those rows in the
+  copy (a row gone from the database is gone from the copy) — or, when more than a fifth of a table changed,
+  reloads that table whole — and moves the watermark, all in one DuckDB transaction. How it knows which changes
+  the copy already holds differs by database (guardline.screening.mirror_log): SQLite's log is in commit order,
+  PostgreSQL's is read in one snapshot with the rows.
+- Then the database records the same (token, watermark) in `InputCopyState` and forgets the changes the copy
+  holds. Whenever the two disagree — a crash between the two commits, a database restored from a backup, a copy
+  of another database, a file that does not open — and whenever a trigger is missing (a migration that remakes
+  one of the tables drops its triggers), the copy is rebuilt from a full read.
 
-Only SQLite databases in a file use it (`enabled()`): PostgreSQL's ADBC driver reads with COPY and its sequences
-are not in commit order, and tests in memory read the tables themselves. An exclusive lock on `<copy>.lock` keeps
-one process at a time syncing or reading it. The file holds personal data (birth dates, health) as the database
-does, so it is made readable by its owner only; it needs no backup (it is rebuilt from the database).
+Where the file is (`location`): beside a SQLite database in a file (`<database>.inputs.duckdb`); for PostgreSQL,
+in GUARDLINE_SCREENING_COPY_DIR (one file per server and database; empty: no copy, passes read the tables).
+Tests in memory read the tables themselves. One copy per database: the processes that screen (workers, the
+what-if page) share its directory, and a copy kept elsewhere takes over from it by a rebuild. An exclusive lock
+on `<copy>.lock` keeps one process at a time syncing or reading it. The file holds personal data (birth dates,
+health) as the database does, so it is made readable by its owner only; it needs no backup (it is rebuilt from
+the database).
 
-The database is read through ADBC, whose driver embeds a second SQLite library (extract.sqlite_hand_over): only
-where no other thread of the process keeps a Django connection open — a worker, whose heartbeat waits for it
+SQLite is read through ADBC, whose driver embeds a second SQLite library (extract.sqlite_hand_over): only where
+no other thread of the process keeps a Django connection open — a worker, whose heartbeat waits for it
 (core.locks.sqlite_libraries), or a command. A web server's thread (the what-if page) reads `isolated`: it asks
-through Python's sqlite3 whether the copy is in step, and has a child process sync it when it is not.
-What is copied, and the triggers: guardline.screening.mirror_tables."""
+through Python's sqlite3 whether the copy is in step, and has a child process sync it when it is not."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
+from django.conf import settings
 from django.db import connection
 
 from engine.screening.run import SCHEMAS
-from guardline.core.locks import file_lock, sqlite_libraries, write_lock
+from guardline.core.locks import file_lock
 from guardline.ingest.models import FeedEvent
-from guardline.registry.models import Household
 
-from .extract import _conform_to, fetch, sqlite_file, sqlite_hand_over
+from .extract import sqlite_file
+from .mirror_log import ChangeLog, SqliteLog, postgres_log, sqlite_log
 from .mirror_tables import BY_NAME, CHANGES, COPIES, STATE, TRIGGERS, Copy, triggers_create, triggers_drop
 
 __all__ = ["CHANGES", "COPIES", "STATE", "TRIGGERS", "Copy", "triggers_create", "triggers_drop"]
@@ -70,13 +70,29 @@ RELOAD_SHARE = 0.2
 RELOAD_MIN_ROWS = 100_000
 
 
+def location() -> Path | None:
+    """Where the default database's copy is, or None where it keeps none: SQLite in memory (tests), PostgreSQL
+    without GUARDLINE_SCREENING_COPY_DIR, any other database."""
+    database = sqlite_file()
+    if database is not None:
+        return copy_path(database)
+    directory = settings.GUARDLINE.get("SCREENING_COPY_DIR")
+    if connection.vendor != "postgresql" or not directory:
+        return None
+    s = connection.settings_dict
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{s['HOST'] or 'localhost'}-{s['PORT'] or 5432}-{s['NAME']}")
+    Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
+    return Path(directory) / f"{name}.inputs.duckdb"
+
+
 def enabled() -> bool:
-    """Whether full passes read the copy: SQLite in a file, outside a transaction (a pass inside one must see its
-    own uncommitted writes, which only Django's connection can)."""
-    return sqlite_file() is not None and not connection.in_atomic_block
+    """Whether full passes read the copy: a database that keeps one, outside a transaction (a pass inside one
+    must see its own uncommitted writes, which only Django's connection can)."""
+    return not connection.in_atomic_block and location() is not None
 
 
 def copy_path(database: str) -> Path:
+    """The copy of a SQLite database in a file."""
     return Path(database + ".inputs.duckdb")
 
 
@@ -94,100 +110,13 @@ class SyncResult:
     seconds: float
 
 
-@contextmanager
-def _sqlite(database: str) -> Iterator[Any]:
-    """A cursor of its own, in autocommit (the copy's few writes are explicit transactions), through ADBC's SQLite
-    — the library the tables are read with, with Django's connection handed over first (extract.sqlite_hand_over):
-    a sqlite3 connection opened beside the ADBC scans failed with "disk I/O error"."""
-    import adbc_driver_sqlite.dbapi as adbc
-
-    with sqlite_libraries.shared():
-        sqlite_hand_over(database)
-        with adbc.connect(database, autocommit=True) as con, con.cursor() as cursor:
-            cursor.execute("PRAGMA busy_timeout = 20000")
-            yield cursor
-
-
-def _one(db: Any, sql: str, params: tuple = ()) -> tuple | None:
-    db.execute(sql, params) if params else db.execute(sql)
-    return db.fetchone()
-
-
-@contextmanager
-def _writing(db: Any) -> Iterator[None]:
-    with write_lock():
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
-
-def _high_seq(db: Any) -> int:
-    # sqlite_sequence keeps AUTOINCREMENT's high mark even when every change has been forgotten.
-    row = _one(db, "SELECT seq FROM sqlite_sequence WHERE name = ?", (CHANGES,))
-    return int(row[0]) if row else 0
-
-
-def _missing_triggers(db: Any) -> list[str]:
-    db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-    have = {r[0] for r in db.fetchall()}
-    return [name for name in TRIGGERS if name not in have]
-
-
 def _locked(path: Path) -> AbstractContextManager[None]:
     """One process at a time syncing or reading the copy at `path`."""
     return file_lock(str(path) + ".lock")
 
 
-def _read(copy: Copy, where: str = "") -> pa.Table:
-    return _conform_to(copy.schema, fetch(f"{copy.select()} {where}", schema=copy.schema))
-
-
-def _parts(copy: Copy, db: Any) -> list[str]:
-    """A full read of `copy` as disjoint WHERE clauses read side by side: the events (by far the largest) in
-    ranges of their covering index (feedevent_screening_cover, link status then household)."""
-    if copy.name != "events":
-        return [""]
-    low, high = _one(db, f"SELECT MIN(id), MAX(id) FROM {Household._meta.db_table}") or (None, None)
-    if low is None:
-        return [""]
-    cut, linked = (int(low) + int(high)) // 2, f"'{FeedEvent.LinkStatus.LINKED}'"
-    return [
-        f"WHERE link_status = {linked} AND household_id <= {cut}",
-        f"WHERE link_status = {linked} AND household_id > {cut}",
-        f"WHERE link_status < {linked}",
-        f"WHERE link_status > {linked}",
-    ]
-
-
-def _read_whole(copies: list[Copy], db: Any) -> dict[str, pa.Table]:
-    """Every row of `copies`, each table's parts read side by side through ADBC (the driver releases the GIL)."""
-    jobs = [(copy, where) for copy in copies for where in _parts(copy, db)]
-    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-        tables = list(pool.map(lambda job: _read(*job), jobs))
-    return {
-        copy.name: pa.concat_tables([t for (c, _), t in zip(jobs, tables, strict=True) if c is copy])
-        for copy in copies
-    }
-
-
-def _state(db: Any) -> tuple[str, int] | None:
-    row = _one(db, f"SELECT token, watermark FROM {STATE} WHERE id = 1")
-    return (str(row[0]), int(row[1])) if row else None
-
-
-def _record(db: Any, token: str, watermark: int) -> None:
-    """The database's side of the copy's state, and the changes the copy no longer needs forgotten."""
-    with _writing(db):
-        db.execute(
-            f"INSERT INTO {STATE} (id, token, watermark) VALUES (1, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET token = excluded.token, watermark = excluded.watermark",
-            (token, watermark),
-        )
-        db.execute(f"DELETE FROM {CHANGES} WHERE seq <= ?", (watermark,))
+def _record(db: ChangeLog, token: str, watermark: int) -> None:
+    db.record(token, watermark)
 
 
 @dataclass(frozen=True)
@@ -214,10 +143,10 @@ def _copy_meta(path: Path) -> _Meta | None:
     return _Meta(str(row[0]), int(row[1]), int(row[2]), {k: int(v[0]) for k, v in rows.items() if v})
 
 
-def _rebuild(path: Path, db: Any) -> tuple[dict[str, int], int]:
+def _rebuild(path: Path, db: ChangeLog) -> tuple[dict[str, int], int]:
     """Write a new copy from a full read, next to the old one, and put it in place; returns (rows, watermark)."""
-    watermark = _high_seq(db)  # before reading: every change up to it is in what is read
-    tables = _read_whole(list(COPIES), db)
+    watermark = db.high(0)  # before reading: every change up to it is in what is read
+    tables = db.read_whole(list(COPIES))
     token = uuid.uuid4().hex
     tmp = path.with_name(path.name + ".new")
     tmp.unlink(missing_ok=True)
@@ -235,38 +164,18 @@ def _rebuild(path: Path, db: Any) -> tuple[dict[str, int], int]:
     return {name: t.num_rows for name, t in tables.items()}, watermark
 
 
-def _changes(db: Any, after: int, upto: int) -> dict[int, int]:
-    """Rows logged in (after, upto] per source."""
-    db.execute(
-        f"SELECT source, COUNT(DISTINCT row_id) FROM {CHANGES} WHERE seq > ? AND seq <= ? GROUP BY source",
-        (after, upto),
-    )
-    return {int(s): int(n) for s, n in db.fetchall()}
-
-
-def _apply(path: Path, db: Any, meta: _Meta, high: int) -> tuple[int, tuple[str, ...], dict[str, int]]:
-    """Replace the rows logged since the copy's watermark (or reload a table most of whose rows changed) and move
-    the watermark, in one DuckDB transaction."""
-    from .extract import fetch
-
-    counts = _changes(db, meta.watermark, high)
+def _apply(
+    path: Path, db: ChangeLog, meta: _Meta, high: int, counts: dict[int, int]
+) -> tuple[int, tuple[str, ...], dict[str, int]]:
+    """Replace the rows logged since the copy's watermark (`counts` per source; or reload a table most of whose
+    rows changed) and move the watermark, in one DuckDB transaction."""
     changed = [c for c in COPIES if counts.get(c.source)]
     reload = [
         c for c in changed if counts[c.source] > max(RELOAD_MIN_ROWS, RELOAD_SHARE * meta.rows.get(c.name, 0))
     ]
-    whole = _read_whole(reload, db) if reload else {}
+    whole = db.read_whole(reload) if reload else {}
     replaced, rows, deleted = 0, dict(meta.rows), 0
-    logged = (
-        f"SELECT row_id FROM {CHANGES} WHERE seq > {int(meta.watermark)} AND seq <= {int(high)} AND source = "
-    )
-    fresh = {
-        c.name: (
-            fetch(f"SELECT DISTINCT row_id FROM ({logged}{c.source})").column("row_id").cast(pa.int64()),
-            _read(c, f"WHERE id IN ({logged}{c.source})"),
-        )
-        for c in changed
-        if c not in reload
-    }
+    fresh = {c.name: db.changed(c, meta.watermark, high) for c in changed if c not in reload}
     with duckdb.connect(str(path)) as con:
         con.execute("BEGIN")
         for name, table in whole.items():
@@ -292,19 +201,31 @@ def _apply(path: Path, db: Any, meta: _Meta, high: int) -> tuple[int, tuple[str,
     return replaced, tuple(c.name for c in reload), rows
 
 
-def sync(database: str) -> SyncResult:
-    """Bring the copy of `database`'s inputs up to date (see the module's docstring). Call under `_locked`."""
+@contextmanager
+def _change_log() -> Iterator[ChangeLog]:
+    database = sqlite_file()
+    if database is not None:
+        with sqlite_log(database) as db:
+            yield db
+    else:
+        with postgres_log() as pg:
+            yield pg
+
+
+def sync() -> SyncResult:
+    """Bring the copy of the database's inputs up to date (see the module's docstring). Call under `_locked`."""
     t0 = time.perf_counter()
-    path = copy_path(database)
-    with _sqlite(database) as db:
-        missing = _missing_triggers(db)
+    path = location()
+    if path is None:
+        raise RuntimeError("this database keeps no screening input copy")
+    with _change_log() as db:
+        missing = db.missing_triggers()
         if missing:
             # Changes made while a trigger was missing were not logged: none of the copy can be trusted.
-            with _writing(db):
-                triggers_create(db)
-        state = _state(db)
+            db.triggers_create()
+        db.begin()
+        state = db.state()
         meta = _copy_meta(path)
-        high = _high_seq(db)
         reason = ""
         if missing:
             reason = "triggers missing: " + ", ".join(missing)
@@ -312,7 +233,7 @@ def sync(database: str) -> SyncResult:
             reason = "no copy"
         elif state is None or (meta.token, meta.watermark) != state:
             reason = "the copy and the database disagree"
-        elif high < meta.watermark:
+        elif db.behind(meta.watermark):
             reason = "the change log is behind the copy"
         elif meta.deleted > max(RELOAD_MIN_ROWS, RELOAD_SHARE * sum(meta.rows.values())):
             reason = f"{meta.deleted:,} deleted rows"
@@ -320,9 +241,11 @@ def sync(database: str) -> SyncResult:
             log.info("rebuilding the screening input copy %s: %s", path, reason)
             rows, watermark = _rebuild(path, db)
             return SyncResult(True, reason, 0, (), rows, watermark, time.perf_counter() - t0)
-        if high == meta.watermark:
-            return SyncResult(False, "", 0, (), meta.rows, high, time.perf_counter() - t0)
-        replaced, reloaded, rows = _apply(path, db, meta, high)
+        high = db.high(meta.watermark)
+        counts = db.changes(meta.watermark, high)
+        if not counts:
+            return SyncResult(False, "", 0, (), meta.rows, meta.watermark, time.perf_counter() - t0)
+        replaced, reloaded, rows = _apply(path, db, meta, high, counts)
         _record(db, meta.token, high)
         return SyncResult(False, "", replaced, reloaded, rows, high, time.perf_counter() - t0)
 
@@ -330,14 +253,13 @@ def sync(database: str) -> SyncResult:
 def refresh(rebuild: bool = False) -> SyncResult | None:
     """Bring the copy up to date now (None where there is none): after a large import, say, so that the next pass
     does not pay for it (`guardline refresh_screening_copy`). With `rebuild`, write it anew from a full read."""
-    database = sqlite_file()
-    if database is None:
+    path = location()
+    if path is None:
         return None
-    path = copy_path(database)
     with _locked(path):
         if rebuild:
             path.unlink(missing_ok=True)
-        return sync(database)
+        return sync()
 
 
 def _in_step(database: str, path: Path) -> SyncResult | None:
@@ -346,10 +268,10 @@ def _in_step(database: str, path: Path) -> SyncResult | None:
     None if it has work to do. (Deleted space is left for the next `sync` to compact.) Call under `_locked`."""
     t0 = time.perf_counter()
     with closing(sqlite3.connect(database, timeout=20)) as con:
-        db = con.cursor()
-        if _missing_triggers(db):
+        db = SqliteLog(database, con.cursor())
+        if db.missing_triggers():
             return None
-        state, high = _state(db), _high_seq(db)
+        state, high = db.state(), db.high_seq()
     meta = _copy_meta(path)
     if meta is None or state != (meta.token, meta.watermark) or high != meta.watermark:
         return None
@@ -396,9 +318,10 @@ def inputs(
 
     `region` (a division code): only the households of its villages, their rows and events, and its villages'
     village-level events (a what-if over one county of a province's copy)."""
+    path = location()
+    if path is None:
+        raise RuntimeError("this database keeps no screening input copy")
     database = sqlite_file()
-    if database is None:
-        raise RuntimeError("the screening input copy is for SQLite databases in a file")
     linked, at_village = str(FeedEvent.LinkStatus.LINKED), str(FeedEvent.LinkStatus.VILLAGE)
     where = {"households": "is_active", "members": "true", "household_years": "true"}
     where["events"] = (
@@ -420,16 +343,15 @@ def inputs(
             params[name].append(region)
         where["events"] += f" AND ({inside} OR (household_id IS NULL AND starts_with(village_code, ?)))"
         params["events"].extend([region, region])
-    path = copy_path(database)
     result = None
-    if isolated:
+    if isolated and database is not None:  # (PostgreSQL's connections are the sync's own)
         with _locked(path):
             result = _in_step(database, path)
         if result is None:
             result = _sync_in_child(database)  # it takes the copy's lock itself
     with _locked(path):
         if result is None:
-            result = sync(database)
+            result = sync()
         with duckdb.connect(str(path), read_only=True) as con:
             tables = {
                 name: con.sql(

@@ -1,7 +1,7 @@
 """What the screening input copy (guardline.screening.mirror) holds and how changes reach it: per input table, the
-columns copied and the key (`COPIES`), and the SQLite triggers that log every row inserted, deleted, or changed in a
-copied column into InputChange (`TRIGGERS`; created by migration screening.0005 and again by `sync` when one is
-missing)."""
+columns copied and the key (`COPIES`), and the triggers that log every row inserted, deleted, or changed in a
+copied column into InputChange (`TRIGGERS`: SQLite's, made by migration screening.0005; `PG_TRIGGERS`:
+PostgreSQL's, made by migration screening.0012; both made again by `sync` when one is missing)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from engine.screening.run import SCHEMAS
 from guardline.ingest.models import FeedEvent
 from guardline.registry.models import Household, HouseholdYear, Member
 
+from .extract import _MONEY
 from .models import InputChange, InputCopyState
 
 CHANGES = InputChange._meta.db_table
@@ -30,6 +31,8 @@ class Copy:
     key: str
     columns: dict[str, str]
     extra: tuple[tuple[str, pa.DataType], ...] = ()
+    # PostgreSQL's expression for a copy column where it is not the database column as it is
+    on_postgres: tuple[tuple[str, str], ...] = ()
 
     @property
     def schema(self) -> pa.Schema:
@@ -38,10 +41,13 @@ class Copy:
             fields.insert(0, pa.field(self.key, pa.int64()))
         return pa.schema(fields)
 
-    def select(self) -> str:
+    def select(self, vendor: str = "sqlite") -> str:
+        expressions = dict(self.columns)
+        if vendor == "postgresql":
+            expressions.update(self.on_postgres)
         return (
             "SELECT "
-            + ", ".join(db if db == column else f"{db} AS {column}" for column, db in self.columns.items())
+            + ", ".join(db if db == column else f"{db} AS {column}" for column, db in expressions.items())
             + f" FROM {self.table}"
         )
 
@@ -63,6 +69,8 @@ COPIES = (
     Copy(
         "household_years", 3, HouseholdYear._meta.db_table, "id",
         {"id": "id", **_same(SCHEMAS["household_years"].names)},
+        # numeric reaches Arrow as text through PostgreSQL's driver (extract._money)
+        on_postgres=tuple((c, f"CAST({c} AS DOUBLE PRECISION)") for c in _MONEY),
     ),
     Copy(
         "events", 4, FeedEvent._meta.db_table, "id",
@@ -72,6 +80,8 @@ COPIES = (
             "received_date": "created_at", **_same(["amount", "kind", "link_status"]),
         },
         extra=(("link_status", pa.string()),),
+        # the UTC date, as SQLite's text and extract._events_select give it
+        on_postgres=(("received_date", "DATE(created_at AT TIME ZONE 'UTC')"),),
     ),
 )  # fmt: skip
 BY_NAME = {c.name: c for c in COPIES}
@@ -103,3 +113,57 @@ def triggers_create(cursor) -> None:
 def triggers_drop(cursor) -> None:
     for name in TRIGGERS:
         cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+# PostgreSQL: one trigger per statement, not per row (an import's COPY of a million events logs them in one
+# INSERT … SELECT from the statement's transition table). An UPDATE logs the rows whose copied columns changed.
+# A TRUNCATE logs nothing row by row: it forgets the copy's state, so the next sync rebuilds the copy.
+PG_EVENTS = {
+    "insert": "AFTER INSERT ON {table} REFERENCING NEW TABLE AS new_rows",
+    "update": "AFTER UPDATE ON {table} REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    "delete": "AFTER DELETE ON {table} REFERENCING OLD TABLE AS old_rows",
+    "truncate": "AFTER TRUNCATE ON {table}",
+}
+
+
+def _pg_function(copy: Copy) -> str:
+    logged = f"INSERT INTO {CHANGES} (source, row_id) SELECT {copy.source}, "
+    changed = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in dict.fromkeys(copy.columns.values()))
+    return (
+        f"CREATE OR REPLACE FUNCTION screening_copy_{copy.name}_log() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n"
+        f"  IF TG_OP = 'INSERT' THEN {logged}id FROM new_rows;\n"
+        f"  ELSIF TG_OP = 'DELETE' THEN {logged}id FROM old_rows;\n"
+        "  ELSIF TG_OP = 'UPDATE' THEN\n"
+        f"    {logged}o.id FROM old_rows AS o LEFT JOIN new_rows AS n ON n.id = o.id WHERE n.id IS NULL OR {changed};\n"
+        f"    {logged}n.id FROM new_rows AS n WHERE NOT EXISTS (SELECT 1 FROM old_rows AS o WHERE o.id = n.id);\n"
+        f"  ELSE DELETE FROM {STATE};\n"
+        "  END IF;\n"
+        "  RETURN NULL;\n"
+        "END $$"
+    )
+
+
+PG_TRIGGERS = {
+    f"screening_copy_{copy.name}_{event}": (copy, when.format(table=copy.table))
+    for copy in COPIES
+    for event, when in PG_EVENTS.items()
+}
+
+
+def pg_triggers_create(cursor) -> None:
+    """Create PostgreSQL's change triggers and their functions, replacing any of the same name."""
+    for copy in COPIES:
+        cursor.execute(_pg_function(copy))
+    for name, (copy, when) in PG_TRIGGERS.items():
+        cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {copy.table}")
+        cursor.execute(
+            f"CREATE TRIGGER {name} {when} FOR EACH STATEMENT EXECUTE FUNCTION screening_copy_{copy.name}_log()"
+        )
+
+
+def pg_triggers_drop(cursor) -> None:
+    for name, (copy, _) in PG_TRIGGERS.items():
+        cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {copy.table}")
+    for copy in COPIES:
+        cursor.execute(f"DROP FUNCTION IF EXISTS screening_copy_{copy.name}_log()")

@@ -238,9 +238,9 @@ class RiskWarning(models.Model):
 
 class InputChange(models.Model):
     """The id of a row of a screening input (households, members, income years, feed events: `source`, see
-    guardline.screening.mirror.COPIES) inserted, deleted or changed, logged by database triggers (SQLite only) for
-    the columnar copy that full passes read. `seq` is AUTOINCREMENT: never reused, in commit order. Forgotten once
-    the copy holds the change."""
+    guardline.screening.mirror.COPIES) inserted, deleted or changed, logged by database triggers for the columnar
+    copy that full passes read. `seq` is never reused; on SQLite (AUTOINCREMENT) it is in commit order, on
+    PostgreSQL it is not (guardline.screening.mirror_log). Forgotten once the copy holds the change."""
 
     seq = models.BigAutoField(primary_key=True)
     source = models.PositiveSmallIntegerField()

@@ -1,6 +1,8 @@
 """The columnar copy of the screening inputs (guardline.screening.mirror): what a full pass reads from it is always
 what the database holds — after inserts, relinks, deletes and hand-made UPDATEs, and after whatever makes the copy
-untrustworthy (a crash between its two commits, a restored database, a dropped trigger, a damaged file)."""
+untrustworthy (a crash between its two commits, a restored database, a dropped trigger, a damaged file). On SQLite
+in a file and on PostgreSQL alike; PostgreSQL's own case, changes committed out of their log's order while a sync
+reads, is in test_mirror_postgres.py."""
 
 from __future__ import annotations
 
@@ -17,10 +19,8 @@ from guardline.registry.models import Household, HouseholdYear, Member
 from guardline.screening import extract, mirror
 from guardline.screening.tests.test_extract import _on_file
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "sqlite", reason="the copy is for SQLite databases"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
+on_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own case")
 AS_OF = date(2025, 6, 30)
 
 
@@ -35,8 +35,9 @@ def _event(
 
 @pytest.fixture
 def on_file(tmp_path, monkeypatch):
-    """Two households with events in the (in-memory) test database, copied to a file that the copy and the
-    columnar reads use from then on; the test changes that file directly, through SQL — the triggers log it."""
+    """Two households with events in the test database. SQLite's (in memory) is copied to a file that the copy and
+    the columnar reads use from then on; the test changes that file, or PostgreSQL's database, directly through
+    SQL (`_sql`) — the triggers log it. Returns the SQLite file ("" on PostgreSQL) and the households' ids."""
     homes = [
         Household.objects.create(household_no=f"52052601000000000{i}", village_code="520526001001")
         for i in (1, 2)
@@ -53,12 +54,21 @@ def on_file(tmp_path, monkeypatch):
         _event(n, homes[n % 2])
     _event(6, None, "village")
     _event(7, None, "unlinked")
-    path = _on_file(tmp_path, monkeypatch)
+    path = _on_file(tmp_path, monkeypatch) if connection.vendor == "sqlite" else ""
     assert mirror.enabled()
+    location = mirror.location()
+    assert location is not None
+    location.unlink(missing_ok=True)  # PostgreSQL's: one per database, left by an earlier test
     return path, [h.pk for h in homes]
 
 
 def _sql(path: str, *statements: str) -> None:
+    """`statements` committed, each in a transaction of its own (SQLite: in the file at `path`)."""
+    if not path:
+        with connection.cursor() as cursor:  # autocommit: the test is not in a transaction
+            for statement in statements:
+                cursor.execute(statement)
+        return
     with closing(sqlite3.connect(path)) as db, db:
         for statement in statements:
             db.execute(statement)
@@ -66,8 +76,10 @@ def _sql(path: str, *statements: str) -> None:
 
 def _duplicate(path: str, table: str, where: str, **changes) -> str:
     """INSERT … SELECT of the rows `where` selects in `table`, with a new id and `changes` (column = SQL value)."""
-    with closing(sqlite3.connect(path)) as db:
-        columns = [r[1] for r in db.execute(f"PRAGMA table_info({table})") if r[1] != "id"]
+    with connection.cursor() as cursor:
+        columns = [
+            c.name for c in connection.introspection.get_table_description(cursor, table) if c.name != "id"
+        ]
     values = [changes.get(c, c) for c in columns]
     return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {table} WHERE {where}"
 
@@ -91,6 +103,10 @@ def _amounts() -> list[float]:
 
 
 def _changes_logged(path: str) -> int:
+    if not path:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {mirror.CHANGES}")
+            return cursor.fetchone()[0]
     with closing(sqlite3.connect(path)) as db:
         return db.execute(f"SELECT count(*) FROM {mirror.CHANGES}").fetchone()[0]
 
@@ -158,7 +174,7 @@ def test_a_restored_database_a_dropped_trigger_or_a_damaged_file_rebuild_the_cop
     # a migration that remakes the events table drops its triggers: what was written meanwhile was not logged
     _sql(
         path,
-        "DROP TRIGGER screening_copy_events_update",
+        "DROP TRIGGER screening_copy_events_update" + ("" if path else f" ON {events}"),
         f"UPDATE {events} SET amount = 7.5 WHERE key_hash = 'k1'",
     )
     synced = _assert_copy_is_the_database()
@@ -166,7 +182,9 @@ def test_a_restored_database_a_dropped_trigger_or_a_damaged_file_rebuild_the_cop
     _sql(path, f"UPDATE {events} SET amount = 8.5 WHERE key_hash = 'k1'")  # logged again
     assert _assert_copy_is_the_database().replaced == 1
 
-    mirror.copy_path(path).write_bytes(b"not a DuckDB file")
+    location = mirror.location()
+    assert location is not None
+    location.write_bytes(b"not a DuckDB file")
     synced = _assert_copy_is_the_database()
     assert synced.rebuilt and synced.reason == "no copy"
 
@@ -194,7 +212,7 @@ def test_households_members_and_income_years_are_copied_too(on_file):
         path,
         _duplicate(path, members, "true", health="'chronic'", id_number_hash="'another'"),
         _duplicate(path, years, "true", household_id=str(h2), wage_income="12345.5"),
-        f"UPDATE {registry} SET is_active = 0 WHERE id = {h2}",
+        f"UPDATE {registry} SET is_active = false WHERE id = {h2}",
     )
     synced = _assert_copy_is_the_database()
     assert (synced.rebuilt, synced.replaced) == (False, 3)
@@ -272,7 +290,8 @@ def test_whole_yuan_incomes_and_columns_null_for_a_thousand_rows_are_read_in_ful
 def test_a_full_pass_reads_its_events_from_the_copy(on_file, monkeypatch):
     path, _ = on_file
     inputs = extract.screening_inputs(as_of=AS_OF)
-    assert mirror.copy_path(path).exists()
+    location = mirror.location()
+    assert location is not None and location.exists()
     assert sorted(inputs["events"].column("amount").to_pylist()) == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     _sql(path, f"UPDATE {FeedEvent._meta.db_table} SET event_date = '2023-01-01' WHERE key_hash = 'k3'")
     inputs = extract.screening_inputs(as_of=AS_OF)  # out of the 24-month look-back now
@@ -300,16 +319,18 @@ def test_the_command_brings_the_copy_up_to_date_or_rebuilds_it(on_file):
     assert 12.5 in _amounts()
 
 
-def test_the_command_says_where_there_is_no_copy():
+def test_the_command_says_where_there_is_no_copy(settings):
     from io import StringIO
 
     from django.core.management import call_command
 
+    settings.GUARDLINE = {**settings.GUARDLINE, "SCREENING_COPY_DIR": ""}  # PostgreSQL without a directory
     out = StringIO()
-    call_command("refresh_screening_copy", stdout=out)  # the test database is in memory
+    call_command("refresh_screening_copy", stdout=out)  # SQLite: the test database is in memory
     assert "no screening input copy on this database" in out.getvalue()
 
 
+@on_sqlite
 def test_an_isolated_read_never_opens_the_file_through_adbc_and_a_child_process_syncs(on_file, monkeypatch):
     """A web server's thread (the what-if page) reads the copy beside other threads whose SQLite connections stay
     open: this process must not open the file through ADBC's second SQLite library, so a copy that is behind is
@@ -339,6 +360,7 @@ def test_an_isolated_read_never_opens_the_file_through_adbc_and_a_child_process_
     _assert_copy_is_the_database()
 
 
+@on_sqlite
 @pytest.mark.usefixtures("on_file")
 def test_an_isolated_read_says_why_when_the_child_fails(monkeypatch):
     monkeypatch.setattr(mirror.sys, "executable", "/bin/false")

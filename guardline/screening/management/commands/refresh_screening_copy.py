@@ -5,9 +5,9 @@ from guardline.screening import mirror
 
 class Command(BaseCommand):
     help = (
-        "Bring the columnar copy of the screening inputs (SQLite only: <database>.inputs.duckdb) up to date now — "
-        "after a large import, say — so that the next full screening pass does not pay for it; --rebuild writes it "
-        "anew from a full read."
+        "Bring the columnar copy of the screening inputs (SQLite: <database>.inputs.duckdb; PostgreSQL: in "
+        "GUARDLINE_SCREENING_COPY_DIR) up to date now — after a large import, say — so that the next full screening "
+        "pass does not pay for it; --rebuild writes it anew from a full read."
     )
 
     def add_arguments(self, parser):
@@ -17,7 +17,8 @@ class Command(BaseCommand):
         result = mirror.refresh(rebuild=rebuild)
         if result is None:
             self.stdout.write(
-                "no screening input copy on this database (it is kept for SQLite in a file only)"
+                "no screening input copy on this database (it is kept for SQLite in a file, and for PostgreSQL "
+                "where GUARDLINE_SCREENING_COPY_DIR names a directory)"
             )
             return
         rows = ", ".join(f"{name} {n:,}" for name, n in result.rows.items())
