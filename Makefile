@@ -51,7 +51,7 @@ lint:
 	$(PY) ruff format --check .
 
 typecheck:
-	$(PY) mypy engine simulate guardline/*/services.py guardline/*/*_services.py guardline/*/selectors.py guardline/screening/mirror.py guardline/screening/mirror_tables.py guardline/core/locks.py
+	$(PY) mypy engine simulate guardline/*/services.py guardline/*/*_services.py guardline/*/selectors.py guardline/screening/mirror.py guardline/screening/mirror_tables.py guardline/screening/mirror_log.py guardline/core/locks.py
 
 pytest:
 	$(PY) pytest -n 2 -p no:cacheprovider; rc=$$?; if [ $$rc = 5 ]; then echo "no tests collected: failing on purpose"; exit 1; fi; exit $$rc
