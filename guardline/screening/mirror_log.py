@@ -185,6 +185,9 @@ def sqlite_log(database: str) -> Iterator[SqliteLog]:
             yield SqliteLog(database, cursor)
 
 
+SYNC_LOCK = 0x5C2EE2  # pg_advisory_lock's key for syncs of the copy
+
+
 class PostgresLog:
     """PostgreSQL's change log, read in one REPEATABLE READ transaction on an ADBC connection of its own (see the
     module's docstring); `record` commits it."""
@@ -275,6 +278,11 @@ def postgres_log() -> Iterator[PostgresLog]:
     import adbc_driver_postgresql.dbapi as adbc
 
     with adbc.connect(_pg_uri(connection.settings_dict), autocommit=True) as con, con.cursor() as cursor:
+        # One sync at a time per database, whichever machine its copy is on (the copy's file lock is per machine):
+        # two at once would both update the state and delete the same entries, and one would fail ("could not
+        # serialize access"). Taken before the snapshot, so the second sees what the first committed (and, its
+        # copy no longer the one the database records, rebuilds). The connection's end releases it.
+        _one(cursor, f"SELECT pg_advisory_lock({SYNC_LOCK})")
         try:
             yield PostgresLog(_pg_uri(connection.settings_dict), cursor)
         finally:

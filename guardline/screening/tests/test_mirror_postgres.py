@@ -120,3 +120,31 @@ def test_a_disabled_trigger_counts_as_missing():
     assert synced.rebuilt and synced.reason == "triggers missing: screening_copy_events_update"
     _sql("", f"UPDATE {EVENTS} SET amount = 8.5 WHERE key_hash = 'k0'")  # enabled again, and logged
     assert _assert_copy_is_the_database().replaced == 1
+
+
+def test_syncs_take_turns_and_a_copy_on_another_machine_takes_over(monkeypatch, tmp_path):
+    import threading
+
+    from guardline.screening.mirror_log import SYNC_LOCK
+
+    _assert_copy_is_the_database()
+    _sql("", f"UPDATE {EVENTS} SET amount = 50.0 WHERE key_hash = 'k5'")
+    done: list = []
+    with _writer() as other:
+        other.execute(f"SELECT pg_advisory_lock({SYNC_LOCK})")  # a sync on another machine, under way
+        waiting = threading.Thread(target=lambda: done.append(mirror.refresh()))
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive() and not done
+        other.execute(f"SELECT pg_advisory_unlock({SYNC_LOCK})")
+        waiting.join(timeout=30)
+    assert done and done[0].replaced == 1
+
+    here = mirror.location()
+    elsewhere = tmp_path / "elsewhere.inputs.duckdb"
+    monkeypatch.setattr(mirror, "location", lambda: elsewhere)
+    synced = _assert_copy_is_the_database()  # the other machine's copy: the database records this one's
+    assert synced.rebuilt and synced.reason == "no copy"
+    monkeypatch.setattr(mirror, "location", lambda: here)
+    synced = _assert_copy_is_the_database()
+    assert synced.rebuilt and synced.reason == "the copy and the database disagree"
