@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -286,4 +286,7 @@ def postgres_log() -> Iterator[PostgresLog]:
         try:
             yield PostgresLog(_pg_uri(connection.settings_dict), cursor)
         finally:
-            cursor.execute("ROLLBACK")  # a warning, not an error, when there is no transaction
+            # A warning, not an error, when there is no transaction; on a broken connection, let the error that
+            # broke it be the one raised.
+            with suppress(adbc.Error):
+                cursor.execute("ROLLBACK")
