@@ -277,14 +277,15 @@ def postgres_log() -> Iterator[PostgresLog]:
     is rolled back."""
     import adbc_driver_postgresql.dbapi as adbc
 
-    with adbc.connect(_pg_uri(connection.settings_dict), autocommit=True) as con, con.cursor() as cursor:
+    uri = _pg_uri(connection.settings_dict)
+    with adbc.connect(uri, autocommit=True) as con, con.cursor() as cursor:
         # One sync at a time per database, whichever machine its copy is on (the copy's file lock is per machine):
         # two at once would both update the state and delete the same entries, and one would fail ("could not
         # serialize access"). Taken before the snapshot, so the second sees what the first committed (and, its
         # copy no longer the one the database records, rebuilds). The connection's end releases it.
         _one(cursor, f"SELECT pg_advisory_lock({SYNC_LOCK})")
         try:
-            yield PostgresLog(_pg_uri(connection.settings_dict), cursor)
+            yield PostgresLog(uri, cursor)
         finally:
             # A warning, not an error, when there is no transaction; on a broken connection, let the error that
             # broke it be the one raised.

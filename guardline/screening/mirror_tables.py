@@ -13,7 +13,7 @@ from engine.screening.run import SCHEMAS
 from guardline.ingest.models import FeedEvent
 from guardline.registry.models import Household, HouseholdYear, Member
 
-from .extract import _MONEY
+from .extract import _MONEY, PG_RECEIVED_DATE, pg_double
 from .models import InputChange, InputCopyState
 
 CHANGES = InputChange._meta.db_table
@@ -69,8 +69,7 @@ COPIES = (
     Copy(
         "household_years", 3, HouseholdYear._meta.db_table, "id",
         {"id": "id", **_same(SCHEMAS["household_years"].names)},
-        # numeric reaches Arrow as text through PostgreSQL's driver (extract._money)
-        on_postgres=tuple((c, f"CAST({c} AS DOUBLE PRECISION)") for c in _MONEY),
+        on_postgres=tuple((c, pg_double(c)) for c in _MONEY),
     ),
     Copy(
         "events", 4, FeedEvent._meta.db_table, "id",
@@ -80,8 +79,7 @@ COPIES = (
             "received_date": "created_at", **_same(["amount", "kind", "link_status"]),
         },
         extra=(("link_status", pa.string()),),
-        # the UTC date, as SQLite's text and extract._events_select give it
-        on_postgres=(("received_date", "DATE(created_at AT TIME ZONE 'UTC')"),),
+        on_postgres=(("received_date", PG_RECEIVED_DATE),),
     ),
 )  # fmt: skip
 BY_NAME = {c.name: c for c in COPIES}
