@@ -113,6 +113,28 @@ class ScreeningRun(models.Model):
         return f"screening {self.as_of} #{self.pk}"
 
 
+class RuleFiring(models.Model):
+    """On how many households of a county a trigger fired in one run over every household
+    (engine.screening.firings): a trigger's history, which its current count cannot give — the step when the rule
+    or a threshold was edited, the fall to nothing when a department's feed stopped arriving. Rule code "" holds
+    the county's households the run graded. Kept per county, where rules and thresholds are kept: about a
+    hundred counties × the triggers per run of a province."""
+
+    run = models.ForeignKey(ScreeningRun, on_delete=models.CASCADE, related_name="firings")
+    county_code = models.CharField(max_length=6)
+    rule_code = models.CharField(max_length=40, blank=True)
+    households = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "county_code", "rule_code"], name="screening_firing_once")
+        ]
+        indexes = [models.Index(fields=["rule_code", "run"], name="screening_firing_rule")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_code or 'screened'} {self.county_code} run #{self.run_id}: {self.households}"
+
+
 class RowidOneToOneField(models.OneToOneField):
     """A one-to-one primary key that SQLite stores as the table's rowid. SQLite makes only a column typed exactly
     `integer` its rowid: the `bigint` of a key to a BigAutoField becomes a unique index beside a hidden rowid. The

@@ -5,17 +5,27 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from functools import reduce
+from operator import or_
 
 from django.core.cache import cache
-from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 
 from engine.screening import DEFAULT_RULES, INDICATORS, PARAMETERS, Rule
+from engine.screening.firings import COUNTY_DIGITS
 from guardline.accounts.scope import region_q, scope_codes
 from guardline.core.models import Job
 
-from .models import HouseholdGrade, RiskWarning, ScreeningParameter, ScreeningRule, ScreeningRun
+from .models import (
+    HouseholdGrade,
+    RiskWarning,
+    RuleFiring,
+    ScreeningParameter,
+    ScreeningRule,
+    ScreeningRun,
+)
 
 GRADE_ORDER = Case(
     When(grade="red", then=Value(0)),
@@ -119,6 +129,67 @@ def _rule_firing_counts(user) -> dict[str, int]:
             if code:
                 counts[code] += row["n"]
     return dict(counts)
+
+
+@dataclass
+class FiringRun:
+    """One run over every household, as a trigger's history shows it: the households of the user's counties it
+    graded, and on how many of them each trigger fired."""
+
+    run_id: int
+    as_of: date
+    finished_at: datetime | None
+    screened: int
+    fires: dict[str, int]
+    version: int | None = None  # rule_firing_history(code=…): the trigger's version in force (0: the default)
+    active: bool = True  # … and whether that version was switched on
+
+    def share(self, code: str) -> float | None:
+        return self.fires.get(code, 0) / self.screened if self.screened else None
+
+
+def rule_firing_history(user, code: str | None = None, limit: int = 12) -> list[FiringRun] | None:
+    """The latest `limit` runs over every household, newest first, with their firing counts over the user's
+    counties — of every trigger, or of `code` with the version in force at each run. None for a user who works
+    only below a county: the counts are kept per county and would tell of the county's other townships."""
+    prefixes = [c for c in scope_codes(user) if len(c) <= COUNTY_DIGITS]
+    if not prefixes:
+        return None
+    runs = list(
+        RuleFiring.objects.filter(rule_code="")
+        .order_by("-run_id")
+        .values_list("run_id", flat=True)
+        .distinct()[:limit]
+    )
+    rows = (
+        RuleFiring.objects.filter(run_id__in=runs)
+        .filter(reduce(or_, (Q(county_code__startswith=c) for c in prefixes)))
+        .values("run_id", "rule_code").order_by().annotate(n=Sum("households"))
+    )  # fmt: skip
+    if code is not None:
+        rows = rows.filter(rule_code__in=["", code])
+    fires: dict[int, dict[str, int]] = {pk: {} for pk in runs}
+    for row in rows:
+        fires[row["run_id"]][row["rule_code"]] = row["n"]
+    meta = ScreeningRun.objects.in_bulk(runs)
+    out = [
+        FiringRun(pk, meta[pk].as_of, meta[pk].finished_at, counts.pop(""), counts)
+        for pk, counts in fires.items()
+        if counts.get("")  # a run that graded none of the user's households says nothing of them
+    ]
+    if code is not None:
+        stored = list(
+            ScreeningRule.objects.filter(code=code)
+            .order_by("version")
+            .values_list("version", "is_active", "created_at")
+        )
+        for point in out:
+            started = meta[point.run_id].started_at
+            before = [(v, active) for v, active, at in stored if at <= started]
+            point.version, point.active = (
+                before[-1] if before else (0, any(r.code == code for r in DEFAULT_RULES))
+            )
+    return out
 
 
 def latest_runs(limit: int = 10) -> QuerySet[ScreeningRun]:

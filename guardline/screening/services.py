@@ -331,6 +331,10 @@ def screening_run(
                     kept=result.kept,
                     overtaken=overtaken,
                 )
+                if household_ids is None:
+                    t = time.perf_counter()
+                    writeback_services.firings_write(run, result.grades)
+                    written["write_firings"] = round(time.perf_counter() - t, 3)
                 _run_finish(run, result, counts, written, model_dir, model is not None, model_note)
                 if overtaken:
                     run.message += f"；{len(overtaken)} 户已由更晚开始的筛查写入，未以本次较早的数据覆盖"

@@ -131,12 +131,16 @@ def catalogue(request):
     model, model_note = screening_model()
     rules = [e for e in selectors.rule_entries() if selectors.rule_concerns(request.user, e)]
     fires = selectors.rule_firing_counts(request.user)
+    # The last two runs over every household: a trigger that fell to nothing points at a feed that stopped.
+    last_runs = selectors.rule_firing_history(request.user, limit=2) or []
     for entry in rules:
         entry.fires = fires.get(entry.rule.code, 0)  # type: ignore[attr-defined]
+        entry.last_runs = [run.fires.get(entry.rule.code, 0) for run in last_runs]  # type: ignore[attr-defined]
     return render(
         request,
         "screening/catalogue.html",
         {
+            "firing_runs": len(last_runs),
             "indicators": indicators,
             "parameters": _parameter_docs(),
             "rules": rules,
@@ -254,6 +258,7 @@ def rule_detail(request, code: str | None = None):
         {
             "entry": entry,
             "fires": selectors.rule_firing_counts(request.user).get(code, 0) if entry else 0,
+            "history": _firing_trend(request.user, code) if entry else None,
             "form": form,
             "versions": selectors.rule_versions(code) if code else [],
             "can_edit": can_edit,
@@ -265,6 +270,24 @@ def rule_detail(request, code: str | None = None):
             "parameters": PARAMETER_DOCS.values(),
         },
     )
+
+
+def _firing_trend(user, code: str) -> list[dict] | None:
+    """The trigger's firing counts in the latest runs over every household, each with its share of the households
+    graded (percent) and the largest count shown (most: the bars' scale) (None: see selectors.rule_firing_history)."""
+    history = selectors.rule_firing_history(user, code)
+    if history is None:
+        return None
+    most = max((run.fires.get(code, 0) for run in history), default=0)
+    return [
+        {
+            "run": run,
+            "fires": run.fires.get(code, 0),
+            "percent": 100 * (run.share(code) or 0),
+            "most": most or 1,
+        }
+        for run in history
+    ]
 
 
 def _rule_regions(user, entry) -> list[tuple[str, str]]:

@@ -19,12 +19,13 @@ from django.utils import timezone
 
 from engine import scratch
 from engine.screening.explain import DIGESTS_SCHEMA
+from engine.screening.firings import firing_counts
 from engine.screening.run import collector_paused
 from guardline.core.bulk import copy_wanted, rows_copy, rows_staged
 from guardline.core.changelog import log_rows
 
 from . import extract
-from .models import HouseholdGrade, RiskWarning, ScreeningRun
+from .models import HouseholdGrade, RiskWarning, RuleFiring, ScreeningRun
 
 
 @contextlib.contextmanager
@@ -176,6 +177,20 @@ def results_write(
     log_rows(opened + logs, at=now)
     lap("write_log")
     return len(fresh), len(changed), unchanged, len(closing)
+
+
+def firings_write(run: ScreeningRun, grades: pa.Table) -> int:
+    """The run's firing counts, per county and trigger (engine.screening.firings), in the caller's transaction: for
+    a run over every household only — one household's re-screen says nothing of a county. Returns the rows."""
+    counts = firing_counts(grades.select(["village_code", "fired_rules"]))
+    RuleFiring.objects.bulk_create(
+        [
+            RuleFiring(run=run, county_code=county, rule_code=rule, households=n)
+            for county, rule, n in zip(*(counts.column(i).to_pylist() for i in range(3)), strict=True)
+        ],
+        batch_size=500,
+    )
+    return counts.num_rows
 
 
 # The columns of a new warning, in the order of the rows results_write builds.

@@ -320,6 +320,67 @@ def test_rule_firing_counts_are_the_users_households(client, screened_county, ma
         assert f'<strong id="rule-fires">{expected(prefix, code)}</strong>' in rule_page
 
 
+def test_each_full_run_keeps_its_firing_counts_per_county_and_the_rule_page_shows_the_trend(
+    client, screened_county, make_user
+):
+    """A run over every household stores, per county, the households graded and on how many each trigger fired;
+    a live re-screen stores none. The rule page lists the runs with the version in force at each, and the
+    catalogue flags a trigger that fell to nothing since the run before (a feed that stopped, a rule switched off).
+    A user who works below a county sees no trend: the counts are the county's."""
+    from engine.screening import DEFAULT_RULES
+    from guardline.screening.models import HouseholdGrade, RuleFiring, ScreeningRun
+    from guardline.screening.services import screening_rule_save, screening_run
+
+    first = screening_run()
+    grades = list(HouseholdGrade.objects.values_list("village_code", "rules"))
+    county = grades[0][0][:6]
+    stored = {(f.county_code, f.rule_code): f.households for f in RuleFiring.objects.filter(run=first)}
+    assert stored[(county, "")] == first.households == len(grades)
+    fired = {c for _, r in grades for c in r.split(";") if c}
+    assert fired and all(stored[(county, c)] == sum(c in r.split(";") for _, r in grades) for c in fired)
+    assert len(stored) == len(fired) + 1  # a trigger that fired nowhere has no row
+
+    code = max(fired, key=lambda c: stored[(county, c)])
+    before = stored[(county, code)]
+    province = make_user("trend_province", Role.PROVINCE_OFFICER, county[:2])
+    rule = next(r for r in DEFAULT_RULES if r.code == code)
+    screening_rule_save(actor=province, rule=rule, is_active=False, note="试停用")
+    household = HouseholdGrade.objects.values_list("household_id", flat=True).first()
+    live = screening_run(household_ids=[household])
+    assert not RuleFiring.objects.filter(run=live).exists()
+    second = screening_run()
+    assert RuleFiring.objects.get(run=second, county_code=county, rule_code="").households == len(grades)
+    assert not RuleFiring.objects.filter(run=second, rule_code=code).exists()
+
+    make_user("trend_county", Role.COUNTY_ADMIN, county)
+    make_user("trend_cadre", Role.VILLAGE_CADRE, grades[0][0])
+    from guardline.regions.models import Region
+
+    city = Region.objects.get(code=county[:4])
+    other = "520527" if county != "520527" else "520525"
+    elsewhere = Region.objects.create(code=other, name="邻县", level=Region.Level.COUNTY, parent=city)
+    make_user("trend_elsewhere", Role.COUNTY_ADMIN, elsewhere.code)
+    client.login(username="trend_county", password=PASSWORD)
+    page = client.get(reverse("screening:rule_detail", args=[code])).content.decode()
+    rows = re.findall(r'<tr data-run="(\d+)">(.*?)</tr>', page, re.S)
+    assert [int(pk) for pk, _ in rows] == [second.pk, first.pk]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for _, row in rows]
+    assert "1" in cells[0][2] and "停用" in cells[0][2] and cells[0][3] == "0"
+    assert "默认" in cells[1][2] and cells[1][3] == str(before) and cells[1][4] == str(len(grades))
+    assert cells[1][5] == f"{100 * before / len(grades):.2f}%"
+    catalogue = client.get(reverse("screening:catalogue")).content.decode()
+    last = re.search(rf'data-last-runs="{code}">(.*?)</td>', catalogue, re.S).group(1)
+    assert last.startswith(f"0 ({before})") and "降为0" in last
+
+    client.login(username="trend_cadre", password=PASSWORD)
+    page = client.get(reverse("screening:rule_detail", args=[code])).content.decode()
+    assert 'id="rule-fires"' in page and "rule-trend" not in page
+    client.login(username="trend_elsewhere", password=PASSWORD)
+    page = client.get(reverse("screening:rule_detail", args=[code])).content.decode()
+    assert 'id="rule-trend-empty"' in page and "data-run=" not in page
+    assert ScreeningRun.objects.filter(scope="").count() == 2
+
+
 def test_the_catalogue_parameters_and_what_if_pages_in_english(client, cadre_a, make_user, villages):
     """Indicators (title, definition, source, unit, direction) and parameters (title, unit) in English on the
     English page; the Chinese stays on the Chinese page."""
