@@ -17,6 +17,8 @@ from a DuckDB file (only the columns the engine reads, see `COPIES`), and first 
   holds. Whenever the two disagree — a crash between the two commits, a database restored from a backup, a copy
   of another database, a file that does not open — and whenever a trigger is missing (a migration that remakes
   one of the tables drops its triggers), the copy is rebuilt from a full read.
+- Its tables are written in household order (`CLUSTER`), which the engine's group-bys read twice as fast; rows a
+  sync appends are out of that order, and when they pile up the copy is rebuilt too.
 
 Where the file is (`location`): beside a SQLite database in a file (`<database>.inputs.duckdb`); for PostgreSQL,
 in GUARDLINE_SCREENING_COPY_DIR (one file per server and database; empty: no copy, passes read the tables).
@@ -68,6 +70,12 @@ log = logging.getLogger(__name__)
 # more than this share of it has been deleted since it was written (DuckDB keeps deleted rows' space).
 RELOAD_SHARE = 0.2
 RELOAD_MIN_ROWS = 100_000
+# Every table of the copy is written in household order. The engine groups the events and members by household,
+# and rows of one household side by side make its hash aggregates twice as fast as rows in the order they arrived,
+# which is the database's (1M households on PostgreSQL: the floor's join and group-by 0.78 → 0.42 s; 11.5M events
+# sorted in 2.7 s when the copy is written). Rows a sync appends go at the end, out of that order: when they come
+# to RELOAD_SHARE of the copy, it is written anew (for a county's daily feeds, about every two months).
+CLUSTER = "household_id"
 
 
 def location() -> Path | None:
@@ -123,7 +131,8 @@ def _record(db: ChangeLog, token: str, watermark: int) -> None:
 class _Meta:
     token: str
     watermark: int
-    deleted: int
+    deleted: int  # rows deleted since the copy was written (their space is kept until then)
+    unsorted: int  # rows appended since then, out of household order (CLUSTER)
     rows: dict[str, int]
 
 
@@ -133,14 +142,16 @@ def _copy_meta(path: Path) -> _Meta | None:
         return None
     try:
         with duckdb.connect(str(path), read_only=True) as con:
-            row = con.execute("SELECT token, watermark, deleted FROM meta").fetchone()
+            row = con.execute("SELECT token, watermark, deleted, unsorted FROM meta").fetchone()
             rows = {c.name: con.execute(f"SELECT count(*) FROM {c.name}").fetchone() for c in COPIES}
     except duckdb.Error as error:
         log.warning("screening input copy %s does not open (%s): rebuilding it", path, error)
         return None
     if row is None:
         return None
-    return _Meta(str(row[0]), int(row[1]), int(row[2]), {k: int(v[0]) for k, v in rows.items() if v})
+    return _Meta(
+        str(row[0]), int(row[1]), int(row[2]), int(row[3]), {k: int(v[0]) for k, v in rows.items() if v}
+    )
 
 
 def _rebuild(path: Path, db: ChangeLog) -> tuple[dict[str, int], int]:
@@ -154,10 +165,12 @@ def _rebuild(path: Path, db: ChangeLog) -> tuple[dict[str, int], int]:
         os.chmod(tmp, 0o600)
         for name, table in tables.items():
             con.register("arrived", table)
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM arrived")
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM arrived ORDER BY {CLUSTER}")
             con.unregister("arrived")
-        con.execute("CREATE TABLE meta (token VARCHAR, watermark BIGINT, deleted BIGINT, built_at TIMESTAMP)")
-        con.execute("INSERT INTO meta VALUES (?, ?, 0, now())", [token, watermark])
+        con.execute(
+            "CREATE TABLE meta (token VARCHAR, watermark BIGINT, deleted BIGINT, unsorted BIGINT, built_at TIMESTAMP)"
+        )
+        con.execute("INSERT INTO meta VALUES (?, ?, 0, 0, now())", [token, watermark])
         con.execute("CHECKPOINT")
     os.replace(tmp, path)
     _record(db, token, watermark)
@@ -174,14 +187,14 @@ def _apply(
         c for c in changed if counts[c.source] > max(RELOAD_MIN_ROWS, RELOAD_SHARE * meta.rows.get(c.name, 0))
     ]
     whole = db.read_whole(reload) if reload else {}
-    replaced, rows, deleted = 0, dict(meta.rows), 0
+    replaced, rows, deleted, unsorted = 0, dict(meta.rows), 0, 0
     fresh = {c.name: db.changed(c, meta.watermark, high) for c in changed if c not in reload}
     with duckdb.connect(str(path)) as con:
         con.execute("BEGIN")
         for name, table in whole.items():
             con.register("arrived", table)
             # a new table rather than deleting every row: the old one's blocks are free again at the checkpoint
-            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM arrived")
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM arrived ORDER BY {CLUSTER}")
             con.unregister("arrived")
             rows[name] = table.num_rows
         for name, (ids, table) in fresh.items():
@@ -194,9 +207,13 @@ def _apply(
             con.unregister("arrived")
             gone_rows = int(gone[0]) if gone else 0
             deleted += gone_rows
+            unsorted += table.num_rows
             rows[name] += table.num_rows - gone_rows
             replaced += len(ids)
-        con.execute("UPDATE meta SET watermark = ?, deleted = deleted + ?", [high, deleted])
+        con.execute(
+            "UPDATE meta SET watermark = ?, deleted = deleted + ?, unsorted = unsorted + ?",
+            [high, deleted, unsorted],
+        )
         con.execute("COMMIT")
     return replaced, tuple(c.name for c in reload), rows
 
@@ -237,6 +254,8 @@ def sync() -> SyncResult:
             reason = "the change log is behind the copy"
         elif meta.deleted > max(RELOAD_MIN_ROWS, RELOAD_SHARE * sum(meta.rows.values())):
             reason = f"{meta.deleted:,} deleted rows"
+        elif meta.unsorted > max(RELOAD_MIN_ROWS, RELOAD_SHARE * sum(meta.rows.values())):
+            reason = f"{meta.unsorted:,} rows out of household order"
         if reason or meta is None:
             log.info("rebuilding the screening input copy %s: %s", path, reason)
             rows, watermark = _rebuild(path, db)

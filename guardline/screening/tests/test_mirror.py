@@ -203,6 +203,41 @@ def test_a_table_most_of_which_changed_is_reloaded_whole(on_file, monkeypatch):
     assert _changes_logged(path) == 0
 
 
+def _copy_household_order(table: str) -> list:
+    import duckdb
+
+    with duckdb.connect(str(mirror.location()), read_only=True) as con:
+        return [row[0] for row in con.execute(f"SELECT household_id FROM {table}").fetchall()]
+
+
+def test_the_copy_is_in_household_order_and_written_anew_when_appended_rows_pile_up(on_file, monkeypatch):
+    """The events arrive alternating between the households; the copy holds them household by household (the
+    engine's group-bys run twice as fast), the village's events last. A sync appends its rows at the end, out of
+    that order; once they pass the share, the next sync writes the copy anew. A copy written before the copy kept
+    that count (no `unsorted` in its meta) is written anew too."""
+    path, (h1, h2) = on_file
+    _assert_copy_is_the_database()
+    order = _copy_household_order("events")
+    assert order == [h1, h1, h1, h2, h2, h2, None, None]
+    monkeypatch.setattr(mirror, "RELOAD_MIN_ROWS", 2)
+    events = FeedEvent._meta.db_table
+    for n in (1, 2):
+        _sql(path, _duplicate(path, events, "key_hash IN ('k0', 'k1')", key_hash=f"'again{n}' || key_hash"))
+        synced = _assert_copy_is_the_database()
+        assert (synced.rebuilt, synced.replaced) == (False, 2)
+    assert _copy_household_order("events")[-4:] == [h1, h2, h1, h2]
+    synced = _assert_copy_is_the_database()
+    assert synced.rebuilt and synced.reason == "4 rows out of household order"
+    assert _copy_household_order("events") == [h1] * 5 + [h2] * 5 + [None, None]
+
+    import duckdb
+
+    with duckdb.connect(str(mirror.location())) as con:
+        con.execute("ALTER TABLE meta DROP COLUMN unsorted")
+    again = _assert_copy_is_the_database()
+    assert again.rebuilt and again.reason == "no copy"
+
+
 def test_households_members_and_income_years_are_copied_too(on_file):
     path, (h1, h2) = on_file
     _assert_copy_is_the_database()
