@@ -422,6 +422,7 @@ def reset_outputs(path: Path) -> None:
         lite.execute("DELETE FROM screening_householdgrade")
         lite.execute("DELETE FROM screening_riskwarning")
         lite.execute("DELETE FROM core_changelog WHERE entity IN ('warning', 'screening_run')")
+        lite.execute("DELETE FROM screening_rulefiring")
         lite.execute("DELETE FROM screening_screeningrun")
         lite.commit()
         lite.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -190,6 +190,7 @@ def reset_outputs(url: str) -> None:
             pg.execute("DELETE FROM screening_householdgrade")
             pg.execute("DELETE FROM screening_riskwarning")
             pg.execute("DELETE FROM core_changelog WHERE entity IN ('warning', 'screening_run')")
+            pg.execute("DELETE FROM screening_rulefiring")
             pg.execute("DELETE FROM screening_screeningrun")
         pg.execute("VACUUM (ANALYZE) screening_householdgrade, screening_riskwarning, core_changelog")
 
