@@ -141,7 +141,8 @@ class FiringRun:
     finished_at: datetime | None
     screened: int
     fires: dict[str, int]
-    version: int | None = None  # rule_firing_history(code=…): the trigger's version in force (0: the default)
+    # rule_firing_history(code=…): the trigger's version in force (0: the default; None: it did not exist yet)
+    version: int | None = None
     active: bool = True  # … and whether that version was switched on
 
     def share(self, code: str) -> float | None:
@@ -186,9 +187,12 @@ def rule_firing_history(user, code: str | None = None, limit: int = 12) -> list[
         for point in out:
             started = meta[point.run_id].started_at
             before = [(v, active) for v, active, at in stored if at <= started]
-            point.version, point.active = (
-                before[-1] if before else (0, any(r.code == code for r in DEFAULT_RULES))
-            )
+            if before:
+                point.version, point.active = before[-1]
+            elif any(r.code == code for r in DEFAULT_RULES):
+                point.version = 0
+            else:  # a region's own rule, made after this run
+                point.version, point.active = None, False
     return out
 
 

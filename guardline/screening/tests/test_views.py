@@ -328,6 +328,7 @@ def test_each_full_run_keeps_its_firing_counts_per_county_and_the_rule_page_show
     catalogue flags a trigger that fell to nothing since the run before (a feed that stopped, a rule switched off).
     A user who works below a county sees no trend: the counts are the county's."""
     from engine.screening import DEFAULT_RULES
+    from guardline.accounts.models import User
     from guardline.screening.models import HouseholdGrade, RuleFiring, ScreeningRun
     from guardline.screening.services import screening_rule_save, screening_run
 
@@ -371,6 +372,16 @@ def test_each_full_run_keeps_its_firing_counts_per_county_and_the_rule_page_show
     catalogue = client.get(reverse("screening:catalogue")).content.decode()
     last = re.search(rf'data-last-runs="{code}">(.*?)</td>', catalogue, re.S).group(1)
     assert last.startswith(f"0 ({before})") and "降为0" in last
+
+    # a county's own rule made after both runs: no version was in force at either
+    from engine.screening import Rule
+
+    own = Rule("county_own", "本县规则", "02", "hard", "med_oop_12m > 0", "", "本县规则", region=county)
+    screening_rule_save(actor=User.objects.get(username="trend_county"), rule=own)
+    page = client.get(reverse("screening:rule_detail", args=["county_own"])).content.decode()
+    rows = re.findall(r'<tr data-run="(\d+)">(.*?)</tr>', page, re.S)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for _, row in rows]
+    assert [c[2] for c in cells] == ["—", "—"] and [c[3] for c in cells] == ["0", "0"]
 
     client.login(username="trend_cadre", password=PASSWORD)
     page = client.get(reverse("screening:rule_detail", args=[code])).content.decode()
