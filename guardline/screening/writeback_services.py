@@ -182,7 +182,7 @@ def results_write(
 def firings_write(run: ScreeningRun, grades: pa.Table) -> int:
     """The run's firing counts, per county and trigger (engine.screening.firings), in the caller's transaction: for
     a run over every household only — one household's re-screen says nothing of a county. Returns the rows."""
-    counts = firing_counts(grades.select(["village_code", "fired_rules"]))
+    counts = firing_counts(grades)
     RuleFiring.objects.bulk_create(
         [
             RuleFiring(run=run, county_code=county, rule_code=rule, households=n)

@@ -10,6 +10,7 @@ import sqlite3
 from contextlib import closing
 from datetime import date
 
+import duckdb
 import pyarrow as pa
 import pytest
 from django.db import connection
@@ -204,8 +205,6 @@ def test_a_table_most_of_which_changed_is_reloaded_whole(on_file, monkeypatch):
 
 
 def _copy_household_order(table: str) -> list:
-    import duckdb
-
     with duckdb.connect(str(mirror.location()), read_only=True) as con:
         return [row[0] for row in con.execute(f"SELECT household_id FROM {table}").fetchall()]
 
@@ -229,8 +228,6 @@ def test_the_copy_is_in_household_order_and_written_anew_when_appended_rows_pile
     synced = _assert_copy_is_the_database()
     assert synced.rebuilt and synced.reason == "4 rows out of household order"
     assert _copy_household_order("events") == [h1] * 5 + [h2] * 5 + [None, None]
-
-    import duckdb
 
     with duckdb.connect(str(mirror.location())) as con:
         con.execute("ALTER TABLE meta DROP COLUMN unsorted")
